@@ -1,0 +1,162 @@
+//! Writing records as the checker, and reading back what a topic really holds.
+//!
+//! The checker never trusts a lab's stdout alone: it compares what the lab printed with what
+//! the broker stored.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+use super::{client_config, Broker};
+
+/// A record the checker sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Message key, if any.
+    pub key: Option<String>,
+    /// Explicit partition; `None` lets the partitioner choose.
+    pub partition: Option<i32>,
+    /// Message value, as text.
+    pub payload: String,
+}
+
+/// A record as the broker stores it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Stored {
+    /// The partition it is in.
+    pub partition: i32,
+    /// Its offset in that partition.
+    pub offset: i64,
+    /// Its key as text (empty when it has none).
+    pub key: String,
+    /// Its value as text (empty when it has none).
+    pub payload: String,
+}
+
+impl Broker {
+    /// Sends `records` one after another (each delivered before the next is sent) and returns
+    /// where each one landed.
+    pub async fn produce(&self, topic: &str, records: &[Outgoing]) -> Result<Vec<Stored>> {
+        let producer: FutureProducer = client_config(self.bootstrap())
+            .create()
+            .context("cannot create the checker's producer")?;
+        let mut stored = Vec::with_capacity(records.len());
+        for record in records {
+            let mut future = FutureRecord::to(topic).payload(&record.payload);
+            if let Some(key) = &record.key {
+                future = future.key(key);
+            }
+            if let Some(partition) = record.partition {
+                future = future.partition(partition);
+            }
+            let delivery = producer
+                .send(future, Duration::from_secs(10))
+                .await
+                .map_err(|(e, _)| anyhow!("the checker could not produce to {topic}: {e}"))?;
+            stored.push(Stored {
+                partition: delivery.partition,
+                offset: delivery.offset,
+                key: record.key.clone().unwrap_or_default(),
+                payload: record.payload.clone(),
+            });
+        }
+        Ok(stored)
+    }
+
+    /// Every record in `topic`, in (partition, offset) order.
+    pub async fn records(&self, topic: &str) -> Result<Vec<Stored>> {
+        let bootstrap = self.bootstrap().to_string();
+        let topic = topic.to_string();
+        tokio::task::spawn_blocking(move || read_all(&bootstrap, &topic)).await?
+    }
+}
+
+fn read_all(bootstrap: &str, topic: &str) -> Result<Vec<Stored>> {
+    let timeout = Duration::from_secs(5);
+    let consumer: BaseConsumer = client_config(bootstrap)
+        .set("group.id", "checker-inspection")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+
+    let mut assignment = TopicPartitionList::new();
+    let mut remaining = 0;
+    for &partition in &partitions {
+        let (low, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
+        if high > low {
+            assignment.add_partition_offset(topic, partition, Offset::Offset(low))?;
+            remaining += high - low;
+        }
+    }
+    let mut records = Vec::new();
+    if remaining == 0 {
+        return Ok(records);
+    }
+    consumer.assign(&assignment)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while remaining > 0 {
+        if std::time::Instant::now() > deadline {
+            return Err(anyhow!("timed out reading back {topic}"));
+        }
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(message)) => {
+                records.push(Stored {
+                    partition: message.partition(),
+                    offset: message.offset(),
+                    key: text(message.key()),
+                    payload: text(message.payload()),
+                });
+                remaining -= 1;
+            }
+            Some(Err(e)) => return Err(anyhow!("reading back {topic}: {e}")),
+            None => {}
+        }
+    }
+    records.sort();
+    Ok(records)
+}
+
+fn text(bytes: Option<&[u8]>) -> String {
+    bytes
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::BrokerChoice;
+
+    #[tokio::test]
+    async fn what_is_produced_is_read_back() {
+        let broker = Broker::connect(&BrokerChoice::Embedded).await.unwrap();
+        broker.create_topic("t-records", 2).await.unwrap();
+        assert!(broker.records("t-records").await.unwrap().is_empty());
+        let outgoing = vec![
+            Outgoing {
+                key: None,
+                partition: Some(1),
+                payload: "b".into(),
+            },
+            Outgoing {
+                key: Some("k".into()),
+                partition: Some(0),
+                payload: "a".into(),
+            },
+        ];
+        let sent = broker.produce("t-records", &outgoing).await.unwrap();
+        let mut expected = sent.clone();
+        expected.sort();
+        assert_eq!(broker.records("t-records").await.unwrap(), expected);
+        assert_eq!(sent[1].key, "k");
+    }
+}

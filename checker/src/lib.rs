@@ -1,0 +1,17 @@
+//! The course checker as a library: the command-line front end in `main.rs` and the tests
+//! both drive these modules.
+
+pub mod broker;
+pub mod cargo_build;
+pub mod hint;
+pub mod info_file;
+pub mod lab;
+pub mod list;
+pub mod process;
+pub mod report;
+pub mod scenario;
+pub mod snapshot;
+pub mod state_file;
+pub mod status;
+pub mod transcript;
+pub mod verify;

@@ -1,0 +1,159 @@
+//! Reading a lab's output lines in the contract's format.
+
+use std::collections::BTreeMap;
+
+/// A line split into bare words and `key=value` fields:
+/// `sent order1 key=alice partition=1` has words `sent order1` and two fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fields<'l> {
+    /// Tokens without `=`, in order.
+    pub words: Vec<&'l str>,
+    /// `key=value` tokens.
+    pub fields: BTreeMap<&'l str, &'l str>,
+}
+
+impl<'l> Fields<'l> {
+    /// Splits `line` on whitespace.
+    pub fn parse(line: &'l str) -> Fields<'l> {
+        let mut words = Vec::new();
+        let mut fields = BTreeMap::new();
+        for token in line.split_whitespace() {
+            match token.split_once('=') {
+                Some((key, value)) if !key.is_empty() => {
+                    fields.insert(key, value);
+                }
+                _ => words.push(token),
+            }
+        }
+        Fields { words, fields }
+    }
+
+    /// The field `key` parsed as a number.
+    pub fn number(&self, key: &str) -> Option<i64> {
+        self.fields.get(key)?.parse().ok()
+    }
+
+    /// The field `key` as text.
+    pub fn text(&self, key: &str) -> Option<&'l str> {
+        self.fields.get(key).copied()
+    }
+}
+
+/// A rebalance event from an assignment line (see `lab_contract::assignment_line`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentEvent {
+    /// The member label, for processes that run several consumers.
+    pub member: Option<usize>,
+    /// `true` for `assigned`, `false` for `revoked`.
+    pub assigned: bool,
+    /// The partitions that moved.
+    pub partitions: Vec<i32>,
+}
+
+impl AssignmentEvent {
+    /// Parses `assigned [0, 1]`, `revoked []`, `consumer 2 assigned [1]`; `None` for any
+    /// other line.
+    pub fn parse(line: &str) -> Option<AssignmentEvent> {
+        let (head, list) = line.trim().split_once('[')?;
+        let list = list.strip_suffix(']')?;
+        let words: Vec<&str> = head.split_whitespace().collect();
+        let (member, event) = match words.as_slice() {
+            [event] => (None, *event),
+            ["consumer", member, event] => (Some(member.parse().ok()?), *event),
+            _ => return None,
+        };
+        let assigned = match event {
+            "assigned" => true,
+            "revoked" => false,
+            _ => return None,
+        };
+        let partitions = list
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::parse)
+            .collect::<Result<Vec<i32>, _>>()
+            .ok()?;
+        Some(AssignmentEvent {
+            member,
+            assigned,
+            partitions,
+        })
+    }
+}
+
+/// The partitions each member owns after replaying `lines` in order: assigned partitions
+/// are added, revoked ones removed. This reads eager and cooperative rebalances alike.
+pub fn ownership<'a>(
+    lines: impl IntoIterator<Item = &'a String>,
+) -> BTreeMap<Option<usize>, Vec<i32>> {
+    let mut owned: BTreeMap<Option<usize>, Vec<i32>> = BTreeMap::new();
+    for event in lines.into_iter().filter_map(|l| AssignmentEvent::parse(l)) {
+        let entry = owned.entry(event.member).or_default();
+        if event.assigned {
+            entry.extend(event.partitions);
+            entry.sort_unstable();
+            entry.dedup();
+        } else {
+            entry.retain(|p| !event.partitions.contains(p));
+        }
+    }
+    owned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_split_words_and_values() {
+        let line = Fields::parse("sent order1 key=alice partition=1 offset=0");
+        assert_eq!(line.words, vec!["sent", "order1"]);
+        assert_eq!(line.text("key"), Some("alice"));
+        assert_eq!(line.number("partition"), Some(1));
+        assert_eq!(line.number("key"), None);
+        assert_eq!(line.number("missing"), None);
+    }
+
+    #[test]
+    fn assignment_lines_parse() {
+        assert_eq!(
+            AssignmentEvent::parse("consumer 2 assigned [0, 1]"),
+            Some(AssignmentEvent {
+                member: Some(2),
+                assigned: true,
+                partitions: vec![0, 1]
+            })
+        );
+        assert_eq!(
+            AssignmentEvent::parse("revoked []"),
+            Some(AssignmentEvent {
+                member: None,
+                assigned: false,
+                partitions: vec![]
+            })
+        );
+        assert_eq!(AssignmentEvent::parse("received x partition=1"), None);
+        assert_eq!(AssignmentEvent::parse("assigned [a]"), None);
+        assert_eq!(AssignmentEvent::parse("consumer x assigned [1]"), None);
+    }
+
+    #[test]
+    fn ownership_replays_eager_and_cooperative_rebalances() {
+        let eager: Vec<String> = ["assigned [0, 1, 2]", "revoked [0, 1, 2]", "assigned [0, 1]"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(ownership(&eager)[&None], vec![0, 1]);
+        let cooperative: Vec<String> = [
+            "consumer 0 assigned [0, 1, 2]",
+            "consumer 0 revoked [2]",
+            "consumer 1 assigned [2]",
+            "received x",
+        ]
+        .map(String::from)
+        .to_vec();
+        let owned = ownership(&cooperative);
+        assert_eq!(owned[&Some(0)], vec![0, 1]);
+        assert_eq!(owned[&Some(1)], vec![2]);
+    }
+}

@@ -1,0 +1,286 @@
+//! Scenarios: what the checker does with a lab's program, and what it asserts.
+//!
+//! A scenario creates fresh topics and groups, starts the lab's processes, waits for the
+//! events it expects (never for a fixed time), checks what the broker holds, and writes a
+//! normalised [`Transcript`] for the snapshot. Each lab has one module here.
+
+mod lab01_orders;
+pub mod lines;
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::broker::Broker;
+use crate::process::{describe_exit, LabProcess, Launch};
+use crate::transcript::Transcript;
+
+/// Why a lab did not pass: the step of the problem statement and what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The step (from 1) of the lab's `steps` being checked, if the scenario had reached one.
+    pub step: Option<usize>,
+    /// What went wrong, in a sentence or two.
+    pub message: String,
+    /// Supporting evidence: a program's stderr, the lines that did not fit, ...
+    pub details: Vec<String>,
+}
+
+impl Failure {
+    /// Adds a line of evidence.
+    pub fn detail(mut self, detail: impl Into<String>) -> Failure {
+        self.details.push(detail.into());
+        self
+    }
+}
+
+/// Identifies a process started in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessId(usize);
+
+/// One run of a scenario: its broker, names, processes and transcript.
+pub struct Run<'b> {
+    /// The broker the lab runs against.
+    pub broker: &'b Broker,
+    /// The normalised output that will be compared with the snapshot.
+    pub transcript: Transcript,
+    binary: PathBuf,
+    nonce: String,
+    step: Option<usize>,
+    events: Arc<Notify>,
+    processes: Vec<LabProcess>,
+    // Processes the checker killed on purpose: their violent end is not the lab's fault.
+    killed: Vec<ProcessId>,
+}
+
+/// How long a scenario may wait for one expected event before calling the lab stuck.
+pub const EVENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl<'b> Run<'b> {
+    /// A run of the program `binary` against `broker`, with a fresh nonce.
+    pub fn new(broker: &'b Broker, binary: PathBuf) -> Run<'b> {
+        Run {
+            broker,
+            transcript: Transcript::default(),
+            binary,
+            nonce: new_nonce(),
+            step: None,
+            events: Arc::new(Notify::new()),
+            processes: Vec::new(),
+            killed: Vec::new(),
+        }
+    }
+
+    /// The run's nonce: part of every topic, group and checker-written payload.
+    pub fn nonce(&self) -> &str {
+        &self.nonce
+    }
+
+    /// A name unique to this run: `<base>-<nonce>`.
+    pub fn unique(&self, base: &str) -> String {
+        format!("{base}-{}", self.nonce)
+    }
+
+    /// Marks which step of the lab the following checks belong to.
+    pub fn step(&mut self, step: usize) {
+        self.step = Some(step);
+    }
+
+    /// A failure of the current step.
+    pub fn fail(&self, message: impl Into<String>) -> Failure {
+        Failure {
+            step: self.step,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// Creates a fresh topic `<base>-<nonce>` and returns its name.
+    pub async fn topic(&self, base: &str, partitions: i32) -> Result<String, Failure> {
+        let name = self.unique(base);
+        self.broker
+            .create_topic(&name, partitions)
+            .await
+            .map_err(|e| self.fail(format!("the checker could not create topic {name}: {e:#}")))?;
+        Ok(name)
+    }
+
+    /// Starts the lab's program; `KAFKA_BOOTSTRAP_SERVERS` is set for it.
+    pub fn start(&mut self, launch: Launch) -> Result<ProcessId, Failure> {
+        let launch = launch.env("KAFKA_BOOTSTRAP_SERVERS", self.broker.bootstrap());
+        let process = LabProcess::spawn(&self.binary, &launch, self.events.clone())
+            .map_err(|e| self.fail(format!("could not start {}: {e:#}", launch.label)))?;
+        self.processes.push(process);
+        Ok(ProcessId(self.processes.len() - 1))
+    }
+
+    /// The process behind `id`.
+    pub fn process(&self, id: ProcessId) -> &LabProcess {
+        &self.processes[id.0]
+    }
+
+    /// Asks process `id` to stop, as Ctrl-C or a service manager would (SIGTERM).
+    pub fn terminate(&self, id: ProcessId) {
+        self.process(id).signal(nix::sys::signal::Signal::SIGTERM);
+    }
+
+    /// Kills process `id` outright (SIGKILL): a crash, as far as Kafka can tell.
+    pub fn kill(&mut self, id: ProcessId) {
+        self.killed.push(id);
+        self.process(id).kill();
+    }
+
+    /// Waits until `check` returns a value, re-checking whenever a process prints or exits.
+    ///
+    /// Fails at once if a process crashes or floods its output, and after `timeout` with a
+    /// message saying it was waiting for `what`.
+    pub async fn wait_for<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut check: impl FnMut(&Run<'b>) -> Result<Option<T>, Failure>,
+    ) -> Result<T, Failure> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.events.notified();
+            tokio::pin!(notified);
+            // Registered before checking, so an event between check and await is not lost.
+            notified.as_mut().enable();
+            if let Some(value) = check(self)? {
+                return Ok(value);
+            }
+            self.check_health()?;
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(self.stuck(what, timeout));
+                }
+            }
+        }
+    }
+
+    /// Waits for process `id` to exit successfully.
+    pub async fn wait_success(&self, id: ProcessId, timeout: Duration) -> Result<(), Failure> {
+        let label = self.process(id).label().to_string();
+        let status = self
+            .wait_for(&format!("{label} to finish"), timeout, |run| {
+                Ok(run.process(id).exit_status())
+            })
+            .await?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(self.crash(self.process(id), &describe_exit(status)))
+        }
+    }
+
+    /// Fails if any process crashed (non-zero exit, killed) or flooded its output, unless
+    /// the checker itself signalled it.
+    pub fn check_health(&self) -> Result<(), Failure> {
+        for (index, process) in self.processes.iter().enumerate() {
+            if process.flooded() {
+                return Err(self
+                    .fail(format!(
+                        "{} printed more than the checker keeps ({} lines or {} MB) and was stopped",
+                        process.label(),
+                        crate::process::MAX_LINES,
+                        crate::process::MAX_STDOUT_BYTES >> 20
+                    ))
+                    .detail("Print one line per event of the lab's output contract, not per poll."));
+            }
+            if let Some(status) = process.exit_status() {
+                if !status.success() && !self.killed.contains(&ProcessId(index)) {
+                    return Err(self.crash(process, &describe_exit(status)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn crash(&self, process: &LabProcess, how: &str) -> Failure {
+        let stderr = process.stderr_tail();
+        let panic = stderr
+            .lines()
+            .skip_while(|l| !l.contains("panicked at"))
+            .take(6)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut failure = self.fail(format!("{} ended with {how}", process.label()));
+        if !panic.is_empty() {
+            failure = failure.detail(format!("it panicked:\n{panic}"));
+        } else if !stderr.trim().is_empty() {
+            failure = failure.detail(format!(
+                "its stderr ended with:\n{}",
+                last_lines(&stderr, 12)
+            ));
+        }
+        failure
+    }
+
+    fn stuck(&self, what: &str, timeout: Duration) -> Failure {
+        let mut failure = self.fail(format!(
+            "waited {} s for {what}, and it did not happen",
+            timeout.as_secs()
+        ));
+        for process in &self.processes {
+            let lines = process.lines();
+            let shown = if lines.is_empty() {
+                "(nothing)".to_string()
+            } else {
+                last_lines(&lines.join("\n"), 8)
+            };
+            failure = failure.detail(format!("{} printed:\n{shown}", process.label()));
+        }
+        failure
+    }
+}
+
+fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
+/// A short random tag for this run's names and payloads.
+fn new_nonce() -> String {
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    format!("{:08x}", hasher.finish() as u32)
+}
+
+/// The topics the labs use under their default names, with their partition counts, for
+/// `checker broker up` (the embedded broker cannot create topics on request).
+pub const COURSE_TOPICS: &[(&str, i32)] = &[
+    ("orders", 3),
+    ("orders-by-index", 2),
+    ("some-topic", 2),
+    ("topic1", 4),
+    ("user-clicks", 3),
+];
+
+/// Plays lab `number`'s scenario in `run`.
+pub async fn play(number: usize, run: &mut Run<'_>) -> Result<(), Failure> {
+    match number {
+        1 => lab01_orders::play(run).await,
+        _ => Err(run.fail(format!("lab {number} has no scenario yet"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_differ() {
+        assert_ne!(new_nonce(), new_nonce());
+        assert_eq!(new_nonce().len(), 8);
+    }
+}

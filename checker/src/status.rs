@@ -1,0 +1,48 @@
+//! Live status for slow steps: a spinner on a terminal, plain lines otherwise.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A step in progress, such as building a crate or starting the broker.
+pub struct Status {
+    spinner: Option<ProgressBar>,
+}
+
+impl Status {
+    /// Announces `message`: a spinner when stderr is a terminal, else one plain line.
+    pub fn start(message: impl Into<String>) -> Status {
+        let message = message.into();
+        let spinner = if console::Term::stderr().is_term() {
+            let spinner = ProgressBar::new_spinner();
+            spinner.set_style(
+                ProgressStyle::with_template("{spinner:.cyan} {msg} {elapsed:.dim}")
+                    .expect("valid template"),
+            );
+            spinner.set_message(message);
+            spinner.enable_steady_tick(Duration::from_millis(100));
+            Some(spinner)
+        } else {
+            eprintln!("{message}");
+            None
+        };
+        Status { spinner }
+    }
+
+    /// Changes the message of a step still in progress.
+    pub fn update(&self, message: impl Into<String>) {
+        let message = message.into();
+        match &self.spinner {
+            Some(spinner) => spinner.set_message(message),
+            None => eprintln!("{message}"),
+        }
+    }
+}
+
+impl Drop for Status {
+    fn drop(&mut self) {
+        if let Some(spinner) = &self.spinner {
+            spinner.finish_and_clear();
+        }
+    }
+}

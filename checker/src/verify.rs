@@ -1,0 +1,140 @@
+//! Verifying a lab: build its crate, play its scenario against a broker, compare the
+//! normalised transcript with the reviewed snapshot.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::broker::Broker;
+use crate::cargo_build::{self, BuildError};
+use crate::info_file::LabInfo;
+use crate::lab::Variant;
+use crate::scenario::{self, Failure, Run};
+use crate::snapshot;
+use crate::status::Status;
+
+/// The longest a whole scenario may take before the lab counts as hanging.
+pub const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What the checker concluded about one lab.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Every check passed and the transcript matches the snapshot.
+    Passed,
+    /// The program ran but a check failed.
+    Failed(Failure),
+    /// The crate does not compile; the compiler's messages.
+    DoesNotCompile(String),
+}
+
+/// The verdict on one lab, with what was observed.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The normalised transcript, when the scenario ran to its end.
+    pub transcript: Option<String>,
+    /// Wall time of build and scenario.
+    pub took: Duration,
+}
+
+impl Outcome {
+    /// Whether the lab passed.
+    pub fn passed(&self) -> bool {
+        matches!(self.verdict, Verdict::Passed)
+    }
+}
+
+/// How to verify.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings<'p> {
+    /// Which crate of the lab to build.
+    pub variant: Variant,
+    /// Compare the transcript with the reviewed snapshot (off only while recording one).
+    pub compare_snapshot: bool,
+    /// Build into this target folder instead of the workspace's.
+    pub target_dir: Option<&'p Path>,
+}
+
+/// Builds and checks `lab` of the workspace at `root` against `broker`.
+pub async fn check(
+    root: &Path,
+    lab: &LabInfo,
+    broker: &Broker,
+    settings: Settings<'_>,
+) -> Result<Outcome> {
+    let started = Instant::now();
+    let package = settings.variant.package(lab);
+    let status = Status::start(format!("Building {package}"));
+    let binary = match cargo_build::build(root, &package, settings.target_dir).await {
+        Ok(binary) => binary,
+        Err(BuildError::Compile(messages)) => {
+            return Ok(Outcome {
+                verdict: Verdict::DoesNotCompile(messages),
+                transcript: None,
+                took: started.elapsed(),
+            })
+        }
+        Err(BuildError::Cargo(e)) => return Err(e),
+    };
+    status.update(format!(
+        "Running lab {} on the {}",
+        lab.number,
+        broker.describe()
+    ));
+    let (played, transcript) = play(lab, broker, binary).await;
+    drop(status);
+
+    let verdict = match played {
+        Err(failure) => Verdict::Failed(failure),
+        Ok(()) if settings.compare_snapshot => compare(lab, &transcript),
+        Ok(()) => Verdict::Passed,
+    };
+    Ok(Outcome {
+        verdict,
+        transcript: Some(transcript),
+        took: started.elapsed(),
+    })
+}
+
+/// Plays `lab`'s scenario with the program `binary` and returns its result and normalised
+/// transcript. Every process it started is gone when this returns.
+pub async fn play(
+    lab: &LabInfo,
+    broker: &Broker,
+    binary: PathBuf,
+) -> (Result<(), Failure>, String) {
+    let mut run = Run::new(broker, binary);
+    let played = tokio::time::timeout(SCENARIO_TIMEOUT, scenario::play(lab.number, &mut run)).await;
+    let played = played.unwrap_or_else(|_| {
+        Err(run.fail(format!(
+            "the scenario did not finish within {} s",
+            SCENARIO_TIMEOUT.as_secs()
+        )))
+    });
+    (played, run.transcript.render(run.nonce()))
+}
+
+fn compare(lab: &LabInfo, transcript: &str) -> Verdict {
+    let Some(expected) = snapshot::expected(&lab.dir()) else {
+        return Verdict::Failed(Failure {
+            step: None,
+            message: format!(
+                "lab {} has no reviewed snapshot yet (checker/snapshots/{}.snap): run the checker's tests and `cargo insta review`",
+                lab.number,
+                lab.dir()
+            ),
+            details: Vec::new(),
+        });
+    };
+    if snapshot::matches(&expected, transcript) {
+        return Verdict::Passed;
+    }
+    Verdict::Failed(Failure {
+        step: None,
+        message: "every check passed, but the output differs from the reviewed solution's"
+            .to_string(),
+        details: vec![crate::report::render_diff(&expected, transcript)],
+    })
+}

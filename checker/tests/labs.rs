@@ -1,0 +1,122 @@
+//! Every lab against the embedded broker: the solution passes and matches its reviewed
+//! snapshot, the starter fails, and a program that only prints the expected text fails.
+
+use std::path::{Path, PathBuf};
+
+use checker::broker::{Broker, BrokerChoice};
+use checker::info_file::{InfoFile, LabInfo};
+use checker::lab::Variant;
+use checker::snapshot;
+use checker::verify::{self, Outcome, Settings, Verdict};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn lab(number: usize) -> LabInfo {
+    InfoFile::load()
+        .labs
+        .into_iter()
+        .find(|lab| lab.number == number)
+        .expect("lab exists")
+}
+
+async fn outcome(lab: &LabInfo, variant: Variant) -> Outcome {
+    let broker = Broker::connect(&BrokerChoice::Embedded)
+        .await
+        .expect("embedded broker");
+    let settings = Settings {
+        variant,
+        compare_snapshot: false,
+        target_dir: None,
+    };
+    verify::check(&root(), lab, &broker, settings)
+        .await
+        .expect("checker ran")
+}
+
+async fn solution_passes(number: usize) {
+    let lab = lab(number);
+    let outcome = outcome(&lab, Variant::Solution).await;
+    if let Verdict::Failed(failure) = &outcome.verdict {
+        panic!("solution of lab {number} failed: {failure:#?}");
+    }
+    assert!(outcome.passed(), "{:?}", outcome.verdict);
+    let transcript = outcome.transcript.expect("a passing run has a transcript");
+    insta::with_settings!({
+        snapshot_path => "../snapshots",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(lab.dir(), transcript);
+    });
+    // `checker verify` reads the same file without insta: both must agree.
+    let expected = snapshot::expected(&lab.dir()).expect("snapshot recorded");
+    assert!(snapshot::matches(&expected, &transcript));
+}
+
+async fn starter_fails(number: usize) {
+    let lab = lab(number);
+    let outcome = outcome(&lab, Variant::Starter).await;
+    match outcome.verdict {
+        Verdict::Failed(failure) => {
+            assert!(
+                failure.step.is_some(),
+                "the failure names no step: {failure:?}"
+            );
+            assert!(!failure.message.is_empty());
+        }
+        other => panic!("starter of lab {number} should fail its check, got {other:?}"),
+    }
+}
+
+/// Writes a shell script that prints, for any role, the lines the reviewed snapshot holds
+/// under `section`: the expected text, with no Kafka behind it.
+fn impostor(dir: &Path, lab: &LabInfo, section: &str) -> PathBuf {
+    let expected = snapshot::expected(&lab.dir()).expect("snapshot recorded");
+    let lines: Vec<&str> = expected
+        .lines()
+        .skip_while(|line| *line != format!("## {section}"))
+        .skip(1)
+        .take_while(|line| !line.starts_with("## "))
+        .collect();
+    assert!(
+        !lines.is_empty(),
+        "section {section} missing from the snapshot"
+    );
+    let script = dir.join(format!("impostor-{}", lab.dir()));
+    let body: String = lines.iter().map(|l| format!("echo '{l}'\n")).collect();
+    std::fs::write(&script, format!("#!/bin/sh\n{body}")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lab01_solution_passes() {
+    solution_passes(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lab01_starter_fails() {
+    starter_fails(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lab01_printing_the_expected_text_without_kafka_fails() {
+    let lab = lab(1);
+    let dir = std::env::temp_dir().join(format!("impostor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = impostor(&dir, &lab, "producer");
+    let broker = Broker::connect(&BrokerChoice::Embedded).await.unwrap();
+    let (played, _) = verify::play(&lab, &broker, script).await;
+    let failure = played.expect_err("printing without producing must fail");
+    assert_eq!(failure.step, Some(1));
+    assert!(
+        failure
+            .message
+            .contains("the topic should hold the five orders"),
+        "{failure:?}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
