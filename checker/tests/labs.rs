@@ -92,14 +92,25 @@ fn impostor(dir: &Path, lab: &LabInfo, section: &str) -> PathBuf {
     script
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn lab01_solution_passes() {
-    solution_passes(1).await;
+/// A test that the solution of each lab passes and one that its starter fails.
+macro_rules! lab_tests {
+    ($($number:literal => $passes:ident, $fails:ident;)*) => {$(
+        #[tokio::test(flavor = "multi_thread")]
+        async fn $passes() {
+            solution_passes($number).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn $fails() {
+            starter_fails($number).await;
+        }
+    )*};
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn lab01_starter_fails() {
-    starter_fails(1).await;
+lab_tests! {
+    1 => lab01_solution_passes, lab01_starter_fails;
+    2 => lab02_solution_passes, lab02_starter_fails;
+    3 => lab03_solution_passes, lab03_starter_fails;
 }
 
 #[tokio::test(flavor = "multi_thread")]

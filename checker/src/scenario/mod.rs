@@ -4,7 +4,10 @@
 //! events it expects (never for a fixed time), checks what the broker holds, and writes a
 //! normalised [`Transcript`] for the snapshot. Each lab has one module here.
 
+pub mod group;
 mod lab01_orders;
+mod lab02_group_sizing;
+mod lab03_modulo_assignment;
 pub mod lines;
 
 use std::collections::hash_map::RandomState;
@@ -260,7 +263,7 @@ fn new_nonce() -> String {
 /// `checker broker up` (the embedded broker cannot create topics on request).
 pub const COURSE_TOPICS: &[(&str, i32)] = &[
     ("orders", 3),
-    ("orders-by-index", 2),
+    ("orders-by-index", 4),
     ("some-topic", 2),
     ("topic1", 4),
     ("user-clicks", 3),
@@ -270,6 +273,8 @@ pub const COURSE_TOPICS: &[(&str, i32)] = &[
 pub async fn play(number: usize, run: &mut Run<'_>) -> Result<(), Failure> {
     match number {
         1 => lab01_orders::play(run).await,
+        2 => lab02_group_sizing::play(run).await,
+        3 => lab03_modulo_assignment::play(run).await,
         _ => Err(run.fail(format!("lab {number} has no scenario yet"))),
     }
 }

@@ -1,0 +1,166 @@
+//! Lab 2: the members of one group share the partitions; parallelism is
+//! min(group size, partitions), and members beyond the partition count stay idle.
+
+use std::collections::BTreeMap;
+
+use super::group::{self, Owners};
+use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
+use crate::broker::records::{Outgoing, Stored};
+use crate::process::Launch;
+
+/// Three partitions, so a group of two is uneven and a group of four has an idle member.
+const PARTITIONS: i32 = 3;
+/// Orders the checker writes to each partition.
+const ORDERS_PER_PARTITION: i32 = 2;
+
+/// Plays the scenario for a group smaller and a group larger than the partition count.
+pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
+    for size in [2, 4] {
+        phase(run, size).await?;
+    }
+    Ok(())
+}
+
+async fn phase(run: &mut Run<'_>, size: usize) -> Result<(), Failure> {
+    run.step(1);
+    let topic = run.topic(&format!("orders-{size}"), PARTITIONS).await?;
+    let group = run.unique(&format!("order-processors-{size}"));
+    let label = format!("group of {size}");
+    let id = run.start(
+        Launch::new(&label, &[])
+            .env("KAFKA_TOPIC", &topic)
+            .env("KAFKA_GROUP_ID", &group)
+            .env("CONSUMER_GROUP_SIZE", size.to_string()),
+    )?;
+    let owners = run
+        .wait_for(
+            &format!("all {size} consumers to report their assignment"),
+            EVENT_TIMEOUT,
+            |run| {
+                group::settled(&run.process(id).lines(), size, PARTITIONS)
+                    .map_err(|message| run.fail(message))
+            },
+        )
+        .await?;
+
+    run.step(2);
+    let sent = produce_orders(run, &topic).await?;
+    run.wait_for("every order to be processed", EVENT_TIMEOUT, |run| {
+        let done = group::handled(&run.process(id).lines(), "processed");
+        Ok(sent
+            .iter()
+            .all(|s| done.iter().any(|d| d.payload == s.payload))
+            .then_some(()))
+    })
+    .await?;
+    run.terminate(id);
+    run.wait_success(id, EVENT_TIMEOUT).await?;
+    let processed = check_processed(run, id, &owners, &sent)?;
+
+    run.step(3);
+    let busy = owners.values().filter(|owned| !owned.is_empty()).count();
+    let expected_busy = size.min(PARTITIONS as usize);
+    if busy != expected_busy {
+        return Err(run.fail(format!(
+            "{busy} of {size} consumers own partitions; with {PARTITIONS} partitions exactly {expected_busy} should"
+        )));
+    }
+    let mut per_member: Vec<usize> = owners
+        .keys()
+        .map(|m| processed.get(m).copied().unwrap_or(0))
+        .collect();
+    per_member.sort_unstable_by(|a, b| b.cmp(a));
+    run.transcript.section(
+        format!("{size} consumers in one group, {PARTITIONS} partitions"),
+        [
+            format!("assignment: {}", group::shape(&owners)),
+            format!("busy consumers: {busy}, idle consumers: {}", size - busy),
+            format!("orders processed: {}, each exactly once", sent.len()),
+            format!(
+                "orders per consumer: {}",
+                per_member
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            ),
+        ],
+    );
+    Ok(())
+}
+
+/// Writes `ORDERS_PER_PARTITION` orders to each partition, round robin.
+async fn produce_orders(run: &Run<'_>, topic: &str) -> Result<Vec<Stored>, Failure> {
+    let outgoing: Vec<Outgoing> = (0..PARTITIONS * ORDERS_PER_PARTITION)
+        .map(|i| Outgoing {
+            key: None,
+            partition: Some(i % PARTITIONS),
+            payload: format!("order{}-{}", i + 1, run.nonce()),
+        })
+        .collect();
+    run.broker
+        .produce(topic, &outgoing)
+        .await
+        .map_err(|e| run.fail(format!("the checker could not write the orders: {e:#}")))
+}
+
+/// Checks every order was processed exactly once, by the owner of its partition, and
+/// returns how many each member processed.
+fn check_processed(
+    run: &Run<'_>,
+    id: ProcessId,
+    owners: &Owners,
+    sent: &[Stored],
+) -> Result<BTreeMap<usize, usize>, Failure> {
+    let lines = run.process(id).lines();
+    if let Some(line) = group::unexpected(&lines, &["processed"]).first() {
+        return Err(run
+            .fail("a line outside the lab's output contract")
+            .detail(format!("the line: {line:?}"))
+            .detail("expected: consumer <i> processed <order> partition=<p> offset=<o>"));
+    }
+    let processed = group::handled(&lines, "processed");
+    let mut per_member = BTreeMap::new();
+    for record in sent {
+        let by: Vec<&group::Handled> = processed
+            .iter()
+            .filter(|h| h.payload == record.payload)
+            .collect();
+        if by.len() != 1 {
+            return Err(run.fail(format!(
+                "{} was processed {} times; in one group every message is processed once",
+                record.payload,
+                by.len()
+            )));
+        }
+        let handler = by[0];
+        if handler.partition != record.partition
+            || handler.offset.is_some_and(|o| o != record.offset)
+        {
+            return Err(run.fail(format!(
+                "consumer {} reported {} at partition {}, but the broker stored it at partition {} offset {}",
+                handler.member, record.payload, handler.partition, record.partition, record.offset
+            )));
+        }
+        if !owners
+            .get(&handler.member)
+            .is_some_and(|owned| owned.contains(&record.partition))
+        {
+            return Err(run.fail(format!(
+                "consumer {} processed {} from partition {}, which it was not assigned",
+                handler.member, record.payload, record.partition
+            )));
+        }
+        *per_member.entry(handler.member).or_insert(0) += 1;
+    }
+    if let Some(stray) = processed
+        .iter()
+        .find(|h| !sent.iter().any(|s| s.payload == h.payload))
+    {
+        return Err(run.fail(format!(
+            "consumer {} processed {}, which the checker never sent",
+            stray.member, stray.payload
+        )));
+    }
+    Ok(per_member)
+}

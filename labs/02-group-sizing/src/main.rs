@@ -1,0 +1,37 @@
+//! Lab 2: group sizing.
+//!
+//! Starts CONSUMER_GROUP_SIZE consumers (default 2) in the group from KAFKA_GROUP_ID, each in
+//! its own task, and prints every order each one processes, until SIGINT or SIGTERM. The
+//! checker runs it with a group smaller and a group larger than the topic's partition count.
+
+mod member;
+
+use tokio::sync::watch;
+
+#[tokio::main]
+async fn main() {
+    let topic = lab_contract::topic("orders");
+    let group = lab_contract::group_id("order-processors");
+    let size: usize = lab_contract::setting("CONSUMER_GROUP_SIZE", 2);
+
+    // One stop flag for every member, so that a single signal ends them all.
+    let (stop, stopping) = watch::channel(false);
+    let members: Vec<_> = (0..size)
+        .map(|i| {
+            let consumer = member::join(i, &topic, &group);
+            tokio::spawn(member::process(i, consumer, stopping.clone()))
+        })
+        .collect();
+
+    lab_contract::shutdown_signal().await;
+    stop.send_replace(true);
+    let mut committed = Vec::with_capacity(members.len());
+    for member in members {
+        committed.push(member.await.expect("a consumer task panicked"));
+    }
+    // Dropping a consumer closes it, and closing sends LeaveGroup, so the group rebalances at
+    // once instead of waiting for a session to expire. Closing none before all have
+    // committed matters: once one member leaves, the broker refuses the others' commits
+    // until the group has rebalanced.
+    drop(committed);
+}

@@ -1,0 +1,20 @@
+//! Lab 6: click processors, rebalancing.
+//!
+//! One click processor, a member of KAFKA_GROUP_ID (default `click-processors`) on the topic
+//! (default `user-clicks`), using the assignor from ASSIGNOR (default `cooperative-sticky`).
+//! It prints every rebalance from its own ConsumerContext and every click it receives, until
+//! SIGINT or SIGTERM. The checker runs two of them, then stops or kills one.
+
+mod consumer;
+mod context;
+
+#[tokio::main]
+async fn main() {
+    let topic = lab_contract::topic("user-clicks");
+    let group = lab_contract::group_id("click-processors");
+    let assignor: String = lab_contract::setting("ASSIGNOR", "cooperative-sticky".to_string());
+
+    println!("assignor {assignor}");
+    let clicks = consumer::join(&topic, &group, &assignor);
+    consumer::run(clicks).await;
+}
