@@ -1,6 +1,7 @@
 //! The course checker as a library: the command-line front end in `main.rs` and the tests
 //! both drive these modules.
 
+pub mod book_preprocessor;
 pub mod broker;
 pub mod cargo_build;
 pub mod hint;

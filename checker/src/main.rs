@@ -43,6 +43,12 @@ enum Command {
     /// Run a broker for running labs by hand.
     #[command(subcommand)]
     Broker(BrokerCommand),
+    /// The book's mdBook preprocessor (run by mdbook, see book/book.toml).
+    #[command(hide = true)]
+    BookPreprocessor {
+        /// What mdbook passes (`supports <renderer>`, or nothing).
+        args: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -99,6 +105,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(code)
         }
         Some(Command::Broker(BrokerCommand::Up)) => broker_up(&cli.broker).await,
+        Some(Command::BookPreprocessor { args }) => {
+            checker::book_preprocessor::run(&args).map(|()| ExitCode::SUCCESS)
+        }
     }
 }
 
