@@ -111,6 +111,8 @@ lab_tests! {
     1 => lab01_solution_passes, lab01_starter_fails;
     2 => lab02_solution_passes, lab02_starter_fails;
     3 => lab03_solution_passes, lab03_starter_fails;
+    4 => lab04_solution_passes, lab04_starter_fails;
+    5 => lab05_solution_passes, lab05_starter_fails;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -68,15 +68,18 @@ pub fn handled(lines: &[String], verb: &str) -> Vec<Handled> {
         .iter()
         .filter_map(|line| {
             let fields = Fields::parse(line);
-            match fields.words.as_slice() {
-                ["consumer", member, word, payload] if *word == verb => Some(Handled {
-                    member: member.parse().ok()?,
-                    payload: payload.to_string(),
-                    partition: fields.number("partition")? as i32,
-                    offset: fields.number("offset"),
-                }),
-                _ => None,
-            }
+            // The payload is a bare word (`processed order3 ...`) or an `id=` field.
+            let (member, payload) = match fields.words.as_slice() {
+                ["consumer", member, word, payload] if *word == verb => (member, *payload),
+                ["consumer", member, word] if *word == verb => (member, fields.text("id")?),
+                _ => return None,
+            };
+            Some(Handled {
+                member: member.parse().ok()?,
+                payload: payload.to_string(),
+                partition: fields.number("partition")? as i32,
+                offset: fields.number("offset"),
+            })
         })
         .collect()
 }
@@ -88,7 +91,8 @@ pub fn unexpected<'l>(lines: &'l [String], verbs: &[&str]) -> Vec<&'l String> {
         .filter(|line| AssignmentEvent::parse(line).is_none())
         .filter(|line| {
             let fields = Fields::parse(line);
-            !matches!(fields.words.as_slice(), ["consumer", _, word, _] if verbs.contains(word))
+            !matches!(fields.words.as_slice(),
+                ["consumer", _, word, _] | ["consumer", _, word] if verbs.contains(word))
         })
         .collect()
 }
@@ -162,5 +166,8 @@ mod tests {
             }]
         );
         assert_eq!(unexpected(&text, &["processed"]), vec![&text[2]]);
+        let by_id = lines(&["consumer 0 started id=7-x partition=3 offset=1"]);
+        assert_eq!(handled(&by_id, "started")[0].payload, "7-x");
+        assert!(unexpected(&by_id, &["started"]).is_empty());
     }
 }

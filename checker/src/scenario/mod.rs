@@ -8,6 +8,8 @@ pub mod group;
 mod lab01_orders;
 mod lab02_group_sizing;
 mod lab03_modulo_assignment;
+mod lab04_group_consumer;
+mod lab05_concurrent_consumption;
 pub mod lines;
 
 use std::collections::hash_map::RandomState;
@@ -275,6 +277,8 @@ pub async fn play(number: usize, run: &mut Run<'_>) -> Result<(), Failure> {
         1 => lab01_orders::play(run).await,
         2 => lab02_group_sizing::play(run).await,
         3 => lab03_modulo_assignment::play(run).await,
+        4 => lab04_group_consumer::play(run).await,
+        5 => lab05_concurrent_consumption::play(run).await,
         _ => Err(run.fail(format!("lab {number} has no scenario yet"))),
     }
 }

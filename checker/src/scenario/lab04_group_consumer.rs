@@ -1,0 +1,269 @@
+//! Lab 4: two members of TEST_GROUP split a two-partition topic, while the single member of
+//! OTHER_GROUP reads everything: groups are independent readers of one log.
+
+use std::collections::BTreeSet;
+
+use super::lines::{ownership, AssignmentEvent};
+use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
+use crate::broker::records::Stored;
+use crate::process::Launch;
+
+/// The seed's topic has two partitions.
+const PARTITIONS: i32 = 2;
+/// The seed's messages, by partition: #1 and #2 to partition 0, #3 and #4 to partition 1.
+const MESSAGES: [(i32, &str); 4] = [
+    (0, "message #1"),
+    (0, "message #2"),
+    (1, "message #3"),
+    (1, "message #4"),
+];
+
+/// Plays the scenario: start the three consumers, wait for their assignments, run the four
+/// producers, then check who read what.
+pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
+    run.step(2);
+    let topic = run.topic("some-topic", PARTITIONS).await?;
+    let test_group = run.unique("TEST_GROUP");
+    let other_group = run.unique("OTHER_GROUP");
+    let consumer = |label: &str, group: &str, count: usize| {
+        Launch::new(label, &["consumer", group, &count.to_string()]).env("KAFKA_TOPIC", &topic)
+    };
+    let first = run.start(consumer("TEST_GROUP consumer 1", &test_group, 2))?;
+    let second = run.start(consumer("TEST_GROUP consumer 2", &test_group, 2))?;
+    let other = run.start(consumer("OTHER_GROUP consumer", &other_group, 4))?;
+    // The seed starts the consumers first: a message produced before both TEST_GROUP members
+    // have joined could be read by the first one alone.
+    run.wait_for(
+        "the three consumers to report their assignments",
+        EVENT_TIMEOUT,
+        |run| {
+            let owned = |id| {
+                ownership(&run.process(id).lines())
+                    .remove(&None)
+                    .unwrap_or_default()
+            };
+            let (a, b, o) = (owned(first), owned(second), owned(other));
+            let split = a.len() == 1 && b.len() == 1 && a != b;
+            Ok((split && o == [0, 1]).then_some(()))
+        },
+    )
+    .await?;
+
+    run.step(1);
+    let stored = produce(run, &topic).await?;
+
+    run.step(2);
+    for id in [first, second, other] {
+        run.wait_success(id, EVENT_TIMEOUT).await?;
+    }
+    let mut sections = Vec::new();
+    let mut test_partitions = BTreeSet::new();
+    let mut test_messages = Vec::new();
+    for id in [first, second] {
+        let read = messages(run, id)?;
+        let partitions: BTreeSet<i32> = read.iter().map(|(p, _)| *p).collect();
+        if partitions.len() != 1 {
+            return Err(run.fail(format!(
+                "{} read from partitions {partitions:?}; each TEST_GROUP member should read one partition",
+                run.process(id).label()
+            )));
+        }
+        test_partitions.extend(partitions.iter().copied());
+        test_messages.extend(read.iter().cloned());
+        check_order(run, id, &read, &stored)?;
+        let partition = read[0].0;
+        sections.push((
+            format!("TEST_GROUP, the member reading partition {partition}"),
+            read.iter().map(line).collect::<Vec<_>>(),
+        ));
+    }
+    if test_partitions.len() != 2 {
+        return Err(run.fail(
+            "both TEST_GROUP members read the same partition: one message set was read twice",
+        ));
+    }
+    check_all_once(run, "TEST_GROUP", &test_messages, &stored)?;
+
+    run.step(3);
+    let mut read = messages(run, other)?;
+    check_all_once(run, "OTHER_GROUP", &read, &stored)?;
+    check_order(run, other, &read, &stored)?;
+    // Only OTHER_GROUP's commit is asserted. A TEST_GROUP member that leaves after its
+    // two messages starts a rebalance, and the other member's final commit can land inside
+    // it: the embedded broker then refuses it (REBALANCE_IN_PROGRESS) where Apache Kafka
+    // usually accepts it. A verdict must not depend on that difference.
+    check_committed(run, &other_group, &topic).await?;
+    sections.sort();
+    for (heading, lines) in sections {
+        run.transcript.section(heading, lines);
+    }
+    // Across partitions the interleaving varies; within one it may not.
+    read.sort_by_key(|(partition, _)| *partition);
+    run.transcript
+        .section("OTHER_GROUP, its one member", read.iter().map(line));
+    Ok(())
+}
+
+/// Runs the producer once per message: each partition's two in order, the partitions side
+/// by side so both TEST_GROUP members get their messages at about the same time.
+async fn produce(run: &mut Run<'_>, topic: &str) -> Result<Vec<Stored>, Failure> {
+    for round in 0..2 {
+        let mut started = Vec::new();
+        for partition in 0..PARTITIONS {
+            let (_, message) = MESSAGES
+                .iter()
+                .filter(|(p, _)| *p == partition)
+                .nth(round)
+                .expect("two per partition");
+            let text = format!("{message} {}", run.nonce());
+            let launch = Launch::new(
+                format!("producer {partition} '{message}'"),
+                &["producer", &partition.to_string(), &text],
+            )
+            .env("KAFKA_TOPIC", topic);
+            started.push(run.start(launch)?);
+        }
+        for id in started {
+            run.wait_success(id, EVENT_TIMEOUT).await?;
+        }
+    }
+    let stored = run
+        .broker
+        .records(topic)
+        .await
+        .map_err(|e| run.fail(format!("the checker could not read {topic} back: {e:#}")))?;
+    for partition in 0..PARTITIONS {
+        let want: Vec<String> = MESSAGES
+            .iter()
+            .filter(|(p, _)| *p == partition)
+            .map(|(_, m)| format!("{m} {}", run.nonce()))
+            .collect();
+        let got: Vec<String> = stored
+            .iter()
+            .filter(|r| r.partition == partition)
+            .map(|r| r.payload.clone())
+            .collect();
+        if got != want {
+            return Err(run
+                .fail(format!(
+                    "partition {partition} should hold exactly the messages sent to it, in order"
+                ))
+                .detail(format!("it holds {got:?}"))
+                .detail(format!("expected {want:?}")));
+        }
+    }
+    if stored.len() != MESSAGES.len() {
+        return Err(run.fail(format!(
+            "the topic holds {} messages; the producer ran 4 times",
+            stored.len()
+        )));
+    }
+    Ok(stored)
+}
+
+/// The `(partition, message)` pairs a consumer printed; any other line breaks the contract.
+fn messages(run: &Run<'_>, id: ProcessId) -> Result<Vec<(i32, String)>, Failure> {
+    let process = run.process(id);
+    let mut read = Vec::new();
+    for line in process.lines() {
+        if AssignmentEvent::parse(&line).is_some() {
+            continue;
+        }
+        let parsed = line
+            .strip_prefix("Message from partition [")
+            .and_then(|rest| rest.split_once("]: "))
+            .and_then(|(partition, message)| Some((partition.parse().ok()?, message.to_string())));
+        match parsed {
+            Some(pair) => read.push(pair),
+            None => {
+                return Err(run
+                    .fail(format!(
+                        "{} printed a line outside the lab's output contract",
+                        process.label()
+                    ))
+                    .detail(format!("the line: {line:?}"))
+                    .detail("expected: Message from partition [<p>]: <message>"))
+            }
+        }
+    }
+    Ok(read)
+}
+
+fn line((partition, message): &(i32, String)) -> String {
+    format!("Message from partition [{partition}]: {message}")
+}
+
+/// Within each partition, messages must arrive in the order they are stored.
+fn check_order(
+    run: &Run<'_>,
+    id: ProcessId,
+    read: &[(i32, String)],
+    stored: &[Stored],
+) -> Result<(), Failure> {
+    for partition in 0..PARTITIONS {
+        let got: Vec<&String> = read
+            .iter()
+            .filter(|(p, _)| *p == partition)
+            .map(|(_, m)| m)
+            .collect();
+        let offsets: Vec<i64> = got
+            .iter()
+            .filter_map(|m| stored.iter().find(|r| &&r.payload == m).map(|r| r.offset))
+            .collect();
+        if offsets.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(run.fail(format!(
+                "{} read partition {partition} out of order: {got:?}",
+                run.process(id).label()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The group as a whole read every stored message exactly once, from its real partition.
+fn check_all_once(
+    run: &Run<'_>,
+    group: &str,
+    read: &[(i32, String)],
+    stored: &[Stored],
+) -> Result<(), Failure> {
+    for record in stored {
+        let times = read.iter().filter(|(_, m)| *m == record.payload).count();
+        if times != 1 {
+            return Err(run.fail(format!(
+                "{group} read {:?} {times} times; a group reads each message once",
+                record.payload
+            )));
+        }
+    }
+    for (partition, message) in read {
+        if !stored
+            .iter()
+            .any(|r| r.partition == *partition && r.payload == *message)
+        {
+            return Err(run.fail(format!(
+                "{group} reported {message:?} from partition {partition}, which that partition does not hold"
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn check_committed(run: &Run<'_>, group: &str, topic: &str) -> Result<(), Failure> {
+    let broker_error =
+        |e: anyhow::Error| run.fail(format!("the checker could not read offsets: {e:#}"));
+    let committed = run
+        .broker
+        .committed(group, topic)
+        .await
+        .map_err(broker_error)?;
+    let ends = run.broker.end_offsets(topic).await.map_err(broker_error)?;
+    for (partition, end) in ends {
+        if committed.get(&partition).copied().flatten() != Some(end) {
+            return Err(run
+                .fail(format!("{} did not commit partition {partition} up to its end", group.rsplit_once('-').map_or(group, |(g, _)| g)))
+                .detail("Commit before the consumer exits, or the next member of the group reads the messages again."));
+        }
+    }
+    Ok(())
+}
