@@ -113,6 +113,7 @@ lab_tests! {
     3 => lab03_solution_passes, lab03_starter_fails;
     4 => lab04_solution_passes, lab04_starter_fails;
     5 => lab05_solution_passes, lab05_starter_fails;
+    6 => lab06_solution_passes, lab06_starter_fails;
 }
 
 #[tokio::test(flavor = "multi_thread")]

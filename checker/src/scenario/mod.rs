@@ -10,6 +10,7 @@ mod lab02_group_sizing;
 mod lab03_modulo_assignment;
 mod lab04_group_consumer;
 mod lab05_concurrent_consumption;
+mod lab06_click_processors;
 pub mod lines;
 
 use std::collections::hash_map::RandomState;
@@ -279,6 +280,7 @@ pub async fn play(number: usize, run: &mut Run<'_>) -> Result<(), Failure> {
         3 => lab03_modulo_assignment::play(run).await,
         4 => lab04_group_consumer::play(run).await,
         5 => lab05_concurrent_consumption::play(run).await,
+        6 => lab06_click_processors::play(run).await,
         _ => Err(run.fail(format!("lab {number} has no scenario yet"))),
     }
 }
