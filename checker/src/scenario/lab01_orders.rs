@@ -48,7 +48,8 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     run.wait_success(consumer, EVENT_TIMEOUT).await?;
     let received = reports(run, consumer, "received")?;
     check_received(run, &received, &stored)?;
-    check_committed(run, &group, &topic).await?;
+    run.check_committed_to_end("the group", &group, &topic)
+        .await?;
 
     run.step(3);
     check_order_per_key(run, &received)?;
@@ -197,29 +198,6 @@ fn check_received(run: &Run<'_>, received: &[Stored], stored: &[Stored]) -> Resu
              and these were missing or repeated: {missing:?}",
             received.len()
         )));
-    }
-    Ok(())
-}
-
-async fn check_committed(run: &Run<'_>, group: &str, topic: &str) -> Result<(), Failure> {
-    let broker_error =
-        |e: anyhow::Error| run.fail(format!("the checker could not read offsets: {e:#}"));
-    let committed = run
-        .broker
-        .committed(group, topic)
-        .await
-        .map_err(broker_error)?;
-    let ends = run.broker.end_offsets(topic).await.map_err(broker_error)?;
-    for (partition, end) in ends {
-        let done = committed.get(&partition).copied().flatten();
-        if end > 0 && done != Some(end) {
-            return Err(run
-                .fail(format!(
-                    "the group did not commit partition {partition} up to its end ({end}); it committed {}",
-                    done.map_or("nothing".to_string(), |o| o.to_string())
-                ))
-                .detail("Commit before exiting, or a restarted consumer reads everything again."));
-        }
     }
     Ok(())
 }

@@ -92,7 +92,8 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     // two messages starts a rebalance, and the other member's final commit can land inside
     // it: the embedded broker then refuses it (REBALANCE_IN_PROGRESS) where Apache Kafka
     // usually accepts it. A verdict must not depend on that difference.
-    check_committed(run, &other_group, &topic).await?;
+    run.check_committed_to_end("OTHER_GROUP", &other_group, &topic)
+        .await?;
     sections.sort();
     for (heading, lines) in sections {
         run.transcript.section(heading, lines);
@@ -244,25 +245,6 @@ fn check_all_once(
             return Err(run.fail(format!(
                 "{group} reported {message:?} from partition {partition}, which that partition does not hold"
             )));
-        }
-    }
-    Ok(())
-}
-
-async fn check_committed(run: &Run<'_>, group: &str, topic: &str) -> Result<(), Failure> {
-    let broker_error =
-        |e: anyhow::Error| run.fail(format!("the checker could not read offsets: {e:#}"));
-    let committed = run
-        .broker
-        .committed(group, topic)
-        .await
-        .map_err(broker_error)?;
-    let ends = run.broker.end_offsets(topic).await.map_err(broker_error)?;
-    for (partition, end) in ends {
-        if committed.get(&partition).copied().flatten() != Some(end) {
-            return Err(run
-                .fail(format!("{} did not commit partition {partition} up to its end", group.rsplit_once('-').map_or(group, |(g, _)| g)))
-                .detail("Commit before the consumer exits, or the next member of the group reads the messages again."));
         }
     }
     Ok(())

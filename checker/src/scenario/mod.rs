@@ -140,6 +140,37 @@ impl<'b> Run<'b> {
         self.process(id).kill();
     }
 
+    /// Fails unless `group` has committed every non-empty partition of `topic` up to its
+    /// end: what a consumer read, it must commit, or its successor reads it again. `who`
+    /// names the group in the message.
+    pub async fn check_committed_to_end(
+        &self,
+        who: &str,
+        group: &str,
+        topic: &str,
+    ) -> Result<(), Failure> {
+        let broker_error =
+            |e: anyhow::Error| self.fail(format!("the checker could not read offsets: {e:#}"));
+        let committed = self
+            .broker
+            .committed(group, topic)
+            .await
+            .map_err(broker_error)?;
+        let ends = self.broker.end_offsets(topic).await.map_err(broker_error)?;
+        for (partition, end) in ends {
+            let done = committed.get(&partition).copied().flatten();
+            if end > 0 && done != Some(end) {
+                return Err(self
+                    .fail(format!(
+                        "{who} did not commit partition {partition} up to its end ({end}); it committed {}",
+                        done.map_or("nothing".to_string(), |o| o.to_string())
+                    ))
+                    .detail("Commit before the consumer exits, or the group's next member reads the messages again."));
+            }
+        }
+        Ok(())
+    }
+
     /// Waits until `check` returns a value, re-checking whenever a process prints or exits.
     ///
     /// Fails at once if a process crashes or floods its output, and after `timeout` with a
