@@ -4,6 +4,8 @@
 pub mod book_preprocessor;
 pub mod broker;
 pub mod cargo_build;
+pub mod config_file;
+pub mod doctor;
 pub mod hint;
 pub mod info_file;
 pub mod lab;

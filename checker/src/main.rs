@@ -6,19 +6,24 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use checker::broker::{Broker, BrokerChoice};
+use checker::broker::{self, Broker, BrokerChoice, ContainerBroker};
 use checker::info_file::InfoFile;
 use checker::lab::{self, Variant};
 use checker::state_file::StateFile;
-use checker::{hint, list, process, report, scenario, status, verify};
+use checker::{config_file, doctor, hint, list, process, report, scenario, status, verify};
 
 /// Learn Kafka consumer groups by doing: verify your labs against a real Kafka-protocol broker.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
-    /// The broker: `embedded` (default, nothing to install) or a bootstrap address.
-    #[arg(long, global = true, default_value = "embedded")]
-    broker: BrokerChoice,
+    /// The broker: `embedded` (default, nothing to install), `container` (Apache Kafka in
+    /// Docker or Podman) or a bootstrap address. Default: $CHECKER_BROKER, then checker.toml.
+    #[arg(long, global = true)]
+    broker: Option<BrokerChoice>,
+    /// The image `--broker container` runs (default: $CHECKER_IMAGE, checker.toml, then
+    /// apache/kafka:4.3.1).
+    #[arg(long, global = true, value_name = "IMAGE")]
+    image: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -43,6 +48,8 @@ enum Command {
     /// Run a broker for running labs by hand.
     #[command(subcommand)]
     Broker(BrokerCommand),
+    /// Show which brokers the checker can use on this machine, and why not.
+    Doctor,
     /// The book's mdBook preprocessor (run by mdbook, see book/book.toml).
     #[command(hide = true)]
     BookPreprocessor {
@@ -53,8 +60,21 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BrokerCommand {
-    /// Start the broker in the foreground, create the course's topics, print its address.
+    /// Start a broker, create the course's topics, print its address (the embedded broker
+    /// runs in the foreground; a container keeps running until `broker down`).
     Up,
+    /// Remove the course's Kafka containers.
+    Down,
+    /// Serve the embedded broker on a fixed port: the broker of a stand-in Kafka image.
+    #[command(hide = true)]
+    Serve {
+        /// The port to listen on (default: from KAFKA_LISTENERS, else 9092).
+        #[arg(long)]
+        port: Option<u16>,
+        /// The HOST:PORT to announce (default: from KAFKA_ADVERTISED_LISTENERS).
+        #[arg(long, value_name = "HOST:PORT")]
+        advertise: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -65,6 +85,7 @@ async fn main() -> ExitCode {
     tokio::spawn(async {
         if tokio::signal::ctrl_c().await.is_ok() {
             process::kill_all();
+            broker::cleanup_on_exit();
             eprintln!("\nInterrupted: every lab process has been stopped.");
             std::process::exit(130);
         }
@@ -81,9 +102,25 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
+    // These two work outside the course (`serve` runs inside a container image).
+    match &cli.command {
+        Some(Command::Broker(BrokerCommand::Serve { port, advertise })) => {
+            let options = broker::serve::ServeOptions {
+                port: *port,
+                advertise: advertise.clone(),
+            };
+            broker::serve::run(options).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Broker(BrokerCommand::Down)) => return broker_down().await,
+        _ => {}
+    }
     let info = InfoFile::load();
     let root = lab::course_root()?;
     let mut state = StateFile::load(&root);
+    // Which broker: --broker/--image, then CHECKER_BROKER/CHECKER_IMAGE, then checker.toml.
+    let (flag_broker, flag_image) = (cli.broker, cli.image);
+    let select = || config_file::resolve(flag_broker.clone(), flag_image.clone(), Some(&root));
     match cli.command {
         Some(Command::List) => {
             list::print(&info, &state);
@@ -96,15 +133,21 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Verify { lab, solution }) => {
-            verify_one(&cli.broker, &info, &mut state, lab.as_deref(), solution).await
+            let choice = select()?.choice;
+            verify_one(&choice, &info, &mut state, lab.as_deref(), solution).await
         }
         None => {
-            let code = verify_one(&cli.broker, &info, &mut state, None, false).await?;
+            let choice = select()?.choice;
+            let code = verify_one(&choice, &info, &mut state, None, false).await?;
             println!();
             list::print(&info, &state);
             Ok(code)
         }
-        Some(Command::Broker(BrokerCommand::Up)) => broker_up(&cli.broker).await,
+        Some(Command::Broker(BrokerCommand::Up)) => broker_up(&select()?.choice).await,
+        Some(Command::Broker(BrokerCommand::Down | BrokerCommand::Serve { .. })) => {
+            unreachable!("handled above")
+        }
+        Some(Command::Doctor) => doctor::run(&select()?).await.map(|()| ExitCode::SUCCESS),
         Some(Command::BookPreprocessor { args }) => {
             checker::book_preprocessor::run(&args).map(|()| ExitCode::SUCCESS)
         }
@@ -143,7 +186,11 @@ async fn verify_one(
         compare_snapshot: true,
         target_dir: None,
     };
-    let outcome = verify::check(&root, lab, &broker, settings).await?;
+    let outcome = verify::check(&root, lab, &broker, settings).await;
+    // Deletes the run's topics and groups on a broker that outlives it, removes a
+    // container started for the run (also done on the error path, when `broker` drops).
+    broker.shutdown().await;
+    let outcome = outcome?;
     report::print(lab, &outcome, solution);
     if !solution {
         state.record(&lab.dir(), outcome.passed());
@@ -157,9 +204,34 @@ async fn verify_one(
 }
 
 async fn broker_up(choice: &BrokerChoice) -> Result<ExitCode> {
+    if let BrokerChoice::Container { image } = choice {
+        let (container, was_running) = {
+            let _status = status::Status::start(format!("Starting Kafka ({image}) in a container"));
+            ContainerBroker::up(image).await?
+        };
+        let broker = Broker::Container(container);
+        for (topic, partitions) in scenario::COURSE_TOPICS {
+            broker.ensure_topic(topic, *partitions).await?;
+        }
+        let state = if was_running {
+            "was already up"
+        } else {
+            "is up"
+        };
+        println!("{} {state}, with the course's topics:", broker.describe());
+        for (topic, partitions) in scenario::COURSE_TOPICS {
+            println!("  {topic} ({partitions} partitions)");
+        }
+        println!(
+            "\nIn another terminal:\n  export KAFKA_BOOTSTRAP_SERVERS={}",
+            broker.bootstrap()
+        );
+        println!("It runs in the background until `cargo checker broker down`.");
+        return Ok(ExitCode::SUCCESS);
+    }
     let broker = Broker::connect(choice).await?;
     for (topic, partitions) in scenario::COURSE_TOPICS {
-        broker.create_topic(topic, *partitions).await?;
+        broker.ensure_topic(topic, *partitions).await?;
     }
     println!("The {} is up, with the course's topics:", broker.describe());
     for (topic, partitions) in scenario::COURSE_TOPICS {
@@ -171,5 +243,15 @@ async fn broker_up(choice: &BrokerChoice) -> Result<ExitCode> {
     );
     println!("Press Ctrl-C to stop it.");
     tokio::signal::ctrl_c().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn broker_down() -> Result<ExitCode> {
+    let removed = ContainerBroker::down().await?;
+    if removed.is_empty() {
+        println!("No course container was running.");
+    } else {
+        println!("Removed {}.", removed.join(", "));
+    }
     Ok(ExitCode::SUCCESS)
 }
