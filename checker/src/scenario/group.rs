@@ -7,8 +7,11 @@
 //! consumers are not in one group.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::lines::{ownership, AssignmentEvent, Fields};
+use super::{Failure, ProcessId, Run};
+use crate::process::Launch;
 
 /// Partitions owned per member label.
 pub type Owners = BTreeMap<usize, Vec<i32>>;
@@ -47,6 +50,26 @@ pub fn settled(
     let everyone_reported = (0..members).all(|member| reported.contains(&member));
     let all_owned = (0..partitions).all(|partition| owner_of.contains_key(&partition));
     Ok((everyone_reported && all_owned).then_some(owners))
+}
+
+/// Starts a process that runs `members` consumers of one group, and waits until they have
+/// settled on `partitions` partitions. Returns the process and who owns what.
+pub async fn start_settled(
+    run: &mut Run<'_>,
+    launch: Launch,
+    members: usize,
+    partitions: i32,
+    timeout: Duration,
+) -> Result<(ProcessId, Owners), Failure> {
+    let id = run.start(launch)?;
+    let owners = run
+        .wait_for(
+            &format!("all {members} consumers to report their assignment"),
+            timeout,
+            |run| settled(&run.process(id).lines(), members, partitions).map_err(|m| run.fail(m)),
+        )
+        .await?;
+    Ok((id, owners))
 }
 
 /// One `consumer <i> <verb> <payload> partition=<p> ...` line.

@@ -26,22 +26,11 @@ async fn phase(run: &mut Run<'_>, size: usize) -> Result<(), Failure> {
     let topic = run.topic(&format!("orders-{size}"), PARTITIONS).await?;
     let group = run.unique(&format!("order-processors-{size}"));
     let label = format!("group of {size}");
-    let id = run.start(
-        Launch::new(&label, &[])
-            .env("KAFKA_TOPIC", &topic)
-            .env("KAFKA_GROUP_ID", &group)
-            .env("CONSUMER_GROUP_SIZE", size.to_string()),
-    )?;
-    let owners = run
-        .wait_for(
-            &format!("all {size} consumers to report their assignment"),
-            EVENT_TIMEOUT,
-            |run| {
-                group::settled(&run.process(id).lines(), size, PARTITIONS)
-                    .map_err(|message| run.fail(message))
-            },
-        )
-        .await?;
+    let launch = Launch::new(&label, &[])
+        .env("KAFKA_TOPIC", &topic)
+        .env("KAFKA_GROUP_ID", &group)
+        .env("CONSUMER_GROUP_SIZE", size.to_string());
+    let (id, owners) = group::start_settled(run, launch, size, PARTITIONS, EVENT_TIMEOUT).await?;
 
     run.step(2);
     let sent = produce_orders(run, &topic).await?;

@@ -31,22 +31,12 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     run.step(3);
     let topic = run.topic("orders-by-index", PARTITIONS).await?;
     let group = run.unique("order-processors");
-    let consumers = run.start(
-        Launch::new("consume", &["consume"])
-            .env("KAFKA_TOPIC", &topic)
-            .env("KAFKA_GROUP_ID", &group)
-            .env("CONSUMER_GROUP_SIZE", GROUP_SIZE.to_string()),
-    )?;
-    let owners = run
-        .wait_for(
-            "both consumers to report their assignment",
-            EVENT_TIMEOUT,
-            |run| {
-                group::settled(&run.process(consumers).lines(), GROUP_SIZE, PARTITIONS)
-                    .map_err(|message| run.fail(message))
-            },
-        )
-        .await?;
+    let launch = Launch::new("consume", &["consume"])
+        .env("KAFKA_TOPIC", &topic)
+        .env("KAFKA_GROUP_ID", &group)
+        .env("CONSUMER_GROUP_SIZE", GROUP_SIZE.to_string());
+    let (consumers, owners) =
+        group::start_settled(run, launch, GROUP_SIZE, PARTITIONS, EVENT_TIMEOUT).await?;
 
     run.step(2);
     let stored = check_producer(run, &topic).await?;

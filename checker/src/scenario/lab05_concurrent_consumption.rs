@@ -101,22 +101,13 @@ async fn start(
     topic: &str,
     group: &str,
 ) -> Result<ProcessId, Failure> {
-    let id = run.start(
-        Launch::new(label, &[])
-            .env("KAFKA_TOPIC", topic)
-            .env("KAFKA_GROUP_ID", group)
-            .env("CONSUMERS", CONSUMERS.to_string())
-            .env("PROCESSING_MS", PROCESSING.as_millis().to_string()),
-    )?;
-    run.wait_for(
-        &format!("all {CONSUMERS} consumers to be assigned a partition"),
-        SETTLE_TIMEOUT,
-        |run| {
-            group::settled(&run.process(id).lines(), CONSUMERS, CONSUMERS as i32)
-                .map_err(|m| run.fail(m))
-        },
-    )
-    .await?;
+    let launch = Launch::new(label, &[])
+        .env("KAFKA_TOPIC", topic)
+        .env("KAFKA_GROUP_ID", group)
+        .env("CONSUMERS", CONSUMERS.to_string())
+        .env("PROCESSING_MS", PROCESSING.as_millis().to_string());
+    let (id, _) =
+        group::start_settled(run, launch, CONSUMERS, CONSUMERS as i32, SETTLE_TIMEOUT).await?;
     Ok(id)
 }
 
