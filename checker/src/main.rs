@@ -1,6 +1,7 @@
 //! The course checker: runs each lab's program against a Kafka broker it starts itself and
 //! tells the learner what is right and what is not.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -24,6 +25,10 @@ struct Cli {
     /// apache/kafka:4.3.1).
     #[arg(long, global = true, value_name = "IMAGE")]
     image: Option<String>,
+    /// Watch mode without watching files: check only when you press r or Enter (for file
+    /// systems where watching fails).
+    #[arg(long)]
+    manual_run: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -36,9 +41,20 @@ enum Command {
     Verify {
         /// The lab, by number or name.
         lab: Option<String>,
+        /// Check every lab, one after another on one broker, and print a summary.
+        #[arg(long, conflicts_with = "lab")]
+        all: bool,
         /// Check the reference solution instead of your crate.
         #[arg(long)]
         solution: bool,
+    },
+    /// Put a lab back to its starter code from git (asks first); no other lab is touched.
+    Reset {
+        /// The lab, by number or name.
+        lab: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short)]
+        yes: bool,
     },
     /// Show the next hint for a lab.
     Hint {
@@ -86,6 +102,8 @@ async fn main() -> ExitCode {
         if tokio::signal::ctrl_c().await.is_ok() {
             process::kill_all();
             broker::cleanup_on_exit();
+            // Watch mode changed the terminal's settings; exiting here skips its cleanup.
+            checker::watch::restore_terminal();
             eprintln!("\nInterrupted: every lab process has been stopped.");
             std::process::exit(130);
         }
@@ -119,7 +137,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let root = lab::course_root()?;
     let mut state = StateFile::load(&root);
     // Which broker: --broker/--image, then CHECKER_BROKER/CHECKER_IMAGE, then checker.toml.
-    let (flag_broker, flag_image) = (cli.broker, cli.image);
+    let (flag_broker, flag_image, manual_run) = (cli.broker, cli.image, cli.manual_run);
     let select = || config_file::resolve(flag_broker.clone(), flag_image.clone(), Some(&root));
     match cli.command {
         Some(Command::List) => {
@@ -132,9 +150,38 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             state.save()?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Verify { lab, solution }) => {
+        Some(Command::Verify {
+            all: true,
+            solution,
+            ..
+        }) => {
+            let variant = if solution {
+                Variant::Solution
+            } else {
+                Variant::Starter
+            };
+            let choice = select()?.choice;
+            let passed =
+                checker::verify_all::run(&choice, &root, &info, &mut state, variant).await?;
+            Ok(if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Some(Command::Verify { lab, solution, .. }) => {
             let choice = select()?.choice;
             verify_one(&choice, &info, &mut state, lab.as_deref(), solution).await
+        }
+        Some(Command::Reset { lab, yes }) => {
+            checker::reset::run(&root, &info, &mut state, &lab, yes)
+        }
+        // Watch mode reads keys, so it needs a terminal; without one (CI, a pipe) this
+        // checks the current lab once and shows the progress, and never waits for input.
+        None if std::io::stdin().is_terminal() => {
+            let options = checker::watch::Options { manual_run };
+            let choice = select()?.choice;
+            checker::watch::run(&choice, &info, &root, options).await
         }
         None => {
             let choice = select()?.choice;
@@ -173,7 +220,7 @@ async fn verify_one(
     };
     let root = lab::course_root()?;
     let broker = {
-        let _status = status::Status::start("Starting the broker");
+        let _status = status::Status::start(format!("Starting the {} broker", choice.kind()));
         Broker::connect(choice).await?
     };
     let variant = if solution {

@@ -1,5 +1,7 @@
 //! Printing verdicts for a learner: what failed, expected against seen, and what to do next.
 
+use std::fmt::Write;
+
 use console::style;
 use similar::ChangeTag;
 
@@ -7,63 +9,116 @@ use crate::info_file::LabInfo;
 use crate::snapshot;
 use crate::verify::{Outcome, Verdict};
 
+/// Where a verdict is shown, which decides how the report says to get the next hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// A learner at the command line: `cargo checker hint N`.
+    Command,
+    /// A learner in watch mode, where one key shows the next hint.
+    Watch,
+    /// Someone checking the reference solution: a failure there is a bug in the course.
+    Solution,
+}
+
 /// Prints the verdict on `lab`, with the failing step, evidence and a pointer to a hint.
 pub fn print(lab: &LabInfo, outcome: &Outcome, solution: bool) {
+    let audience = if solution {
+        Audience::Solution
+    } else {
+        Audience::Command
+    };
+    print_for(lab, outcome, audience);
+}
+
+/// Prints the verdict on `lab` for `audience`, in the order a learner needs it: which step
+/// failed, what was expected against what was seen, and how to get the next hint.
+pub fn print_for(lab: &LabInfo, outcome: &Outcome, audience: Audience) {
+    print!("{}", render(lab, outcome, audience));
+}
+
+/// The report [`print_for`] prints, as text: coloured when stdout is a terminal, plain and
+/// greppable otherwise (console turns colours off by itself then).
+pub fn render(lab: &LabInfo, outcome: &Outcome, audience: Audience) -> String {
     let name = format!("Lab {} · {}", lab.number, lab.title);
-    let took = format!("({:.1} s)", outcome.took.as_secs_f64());
+    let took = style(format!("({:.1} s)", outcome.took.as_secs_f64())).dim();
+    let mut text = String::new();
     match &outcome.verdict {
         Verdict::Passed => {
-            println!(
-                "{} {} passed {}",
+            let _ = writeln!(
+                text,
+                "{} {} passed {took}",
                 style("✓").green().bold(),
-                style(name).bold(),
-                style(took).dim()
+                style(name).bold()
             );
         }
         Verdict::DoesNotCompile(messages) => {
-            println!(
-                "{} {} does not compile {}",
+            let _ = writeln!(
+                text,
+                "{} {} does not compile {took}",
                 style("✗").red().bold(),
-                style(name).bold(),
-                style(took).dim()
+                style(name).bold()
             );
-            println!("{messages}");
-            next_step(lab, solution);
+            let _ = writeln!(text, "{messages}");
+            next_step(&mut text, lab, audience);
         }
         Verdict::Failed(failure) => {
-            println!(
-                "{} {} failed {}",
+            let _ = writeln!(
+                text,
+                "{} {} failed {took}",
                 style("✗").red().bold(),
-                style(name).bold(),
-                style(took).dim()
+                style(name).bold()
             );
+            // 1. Which step of the problem statement failed.
             if let Some(step) = failure.step {
-                let text = lab.steps.get(step - 1).map(String::as_str).unwrap_or("");
-                println!(
-                    "  {} {}",
-                    style(format!("Step {step}:")).yellow().bold(),
-                    text
+                let statement = lab.steps.get(step - 1).map(String::as_str).unwrap_or("");
+                let _ = writeln!(
+                    text,
+                    "  {} {statement}",
+                    style(format!("Step {step}:")).yellow().bold()
                 );
             }
-            println!("  {}", style(&failure.message).bold());
+            // 2. What was expected and what was seen: the message, then the evidence.
+            let _ = writeln!(text, "  {}", style(&failure.message).bold());
             for detail in &failure.details {
                 for line in detail.lines() {
-                    println!("    {line}");
+                    let _ = writeln!(text, "    {line}");
                 }
             }
-            next_step(lab, solution);
+            // 3. How to get unstuck.
+            next_step(&mut text, lab, audience);
         }
     }
+    text
 }
 
-fn next_step(lab: &LabInfo, solution: bool) {
-    if solution {
-        println!("  This is the reference solution failing: please report it as a bug.");
-    } else {
-        println!(
+fn next_step(text: &mut String, lab: &LabInfo, audience: Audience) {
+    let _ = match audience {
+        Audience::Solution => writeln!(
+            text,
+            "  This is the reference solution failing: please report it as a bug."
+        ),
+        Audience::Command => writeln!(
+            text,
             "  Stuck? {} shows the next hint.",
             style(format!("cargo checker hint {}", lab.number)).cyan()
-        );
+        ),
+        Audience::Watch => writeln!(
+            text,
+            "  Stuck? Press {} for the next hint.",
+            style("h").cyan().bold()
+        ),
+    };
+}
+
+/// A one-line verdict for a table of labs: `passed`, `failed at step 2`, `does not compile`.
+pub fn short_verdict(outcome: &Outcome) -> String {
+    match &outcome.verdict {
+        Verdict::Passed => "passed".to_string(),
+        Verdict::DoesNotCompile(_) => "does not compile".to_string(),
+        Verdict::Failed(failure) => match failure.step {
+            Some(step) => format!("failed at step {step}"),
+            None => "failed".to_string(),
+        },
     }
 }
 
@@ -81,4 +136,73 @@ pub fn render_diff(expected: &str, actual: &str) -> String {
         text.push('\n');
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::info_file::InfoFile;
+    use crate::scenario::Failure;
+
+    fn lab() -> LabInfo {
+        InfoFile::load().labs.remove(0)
+    }
+
+    fn failed(step: Option<usize>, details: Vec<String>) -> Outcome {
+        Outcome {
+            verdict: Verdict::Failed(Failure {
+                step,
+                message: "the consumer read 4 orders, expected 5".into(),
+                details,
+            }),
+            transcript: None,
+            took: Duration::from_millis(1500),
+        }
+    }
+
+    #[test]
+    fn a_failure_says_step_then_evidence_then_hint() {
+        let lab = lab();
+        let diff = render_diff("sent order1\nsent order2\n", "sent order1\nsent order3\n");
+        let text = console::strip_ansi_codes(&render(
+            &lab,
+            &failed(Some(2), vec![diff]),
+            Audience::Command,
+        ))
+        .into_owned();
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle:?} missing from:\n{text}"))
+        };
+        assert!(at("Lab 1 · Orders and ordering failed (1.5 s)") < at("Step 2:"));
+        assert!(at("Step 2:") < at(&lab.steps[1]));
+        assert!(at(&lab.steps[1]) < at("expected 5"));
+        assert!(at("expected 5") < at("expected (-) and seen (+):"));
+        assert!(at("     sent order1") < at("    -sent order2"));
+        assert!(at("    -sent order2") < at("    +sent order3"));
+        assert!(at("+sent order3") < at("Stuck? cargo checker hint 1 shows the next hint."));
+    }
+
+    #[test]
+    fn the_hint_pointer_fits_where_the_report_is_shown() {
+        let lab = lab();
+        let outcome = failed(None, Vec::new());
+        let watch =
+            console::strip_ansi_codes(&render(&lab, &outcome, Audience::Watch)).into_owned();
+        assert!(watch.contains("Press h for the next hint"), "{watch}");
+        assert!(!watch.contains("Step"), "no step to name: {watch}");
+        let solution = render(&lab, &outcome, Audience::Solution);
+        assert!(solution.contains("report it as a bug"), "{solution}");
+    }
+
+    #[test]
+    fn short_verdicts_name_the_step() {
+        assert_eq!(
+            short_verdict(&failed(Some(3), Vec::new())),
+            "failed at step 3"
+        );
+        assert_eq!(short_verdict(&failed(None, Vec::new())), "failed");
+    }
 }

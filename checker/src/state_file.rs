@@ -66,6 +66,21 @@ impl StateFile {
         };
         self.labs.insert(dir.to_string(), state);
     }
+
+    /// Forgets lab `dir`: its verdict and its hints, as if it had never been tried.
+    ///
+    /// `checker reset` uses it, so a reset lab is "not tried" again and its hints start over.
+    pub fn forget(&mut self, dir: &str) {
+        self.labs.remove(dir);
+        self.hints_shown.remove(dir);
+    }
+
+    /// How many of the labs named in `dirs` are done.
+    pub fn done_count<'d>(&self, dirs: impl IntoIterator<Item = &'d str>) -> usize {
+        dirs.into_iter()
+            .filter(|dir| self.state(dir) == Some(LabState::Done))
+            .count()
+    }
 }
 
 #[cfg(test)]
@@ -86,5 +101,34 @@ mod tests {
         assert_eq!(again.state("02-group-sizing"), Some(LabState::Done));
         assert_eq!(again.hints_shown["01-orders"], 2);
         std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn a_lab_goes_from_not_tried_to_not_done_to_done_and_back() {
+        let mut state = StateFile::default();
+        assert_eq!(state.state("01-orders"), None, "never verified: not tried");
+        state.record("01-orders", false);
+        assert_eq!(state.state("01-orders"), Some(LabState::NotDone));
+        state.record("01-orders", true);
+        assert_eq!(state.state("01-orders"), Some(LabState::Done));
+        assert_eq!(state.done_count(["01-orders", "02-group-sizing"]), 1);
+        // A later failing run (the learner broke it again) counts: the last verdict wins.
+        state.record("01-orders", false);
+        assert_eq!(state.state("01-orders"), Some(LabState::NotDone));
+        assert_eq!(state.done_count(["01-orders"]), 0);
+    }
+
+    #[test]
+    fn forgetting_a_lab_clears_its_verdict_and_hints_only() {
+        let mut state = StateFile::default();
+        state.record("01-orders", true);
+        state.record("02-group-sizing", true);
+        state.hints_shown.insert("01-orders".into(), 3);
+        state.hints_shown.insert("02-group-sizing".into(), 1);
+        state.forget("01-orders");
+        assert_eq!(state.state("01-orders"), None);
+        assert!(!state.hints_shown.contains_key("01-orders"));
+        assert_eq!(state.state("02-group-sizing"), Some(LabState::Done));
+        assert_eq!(state.hints_shown["02-group-sizing"], 1);
     }
 }

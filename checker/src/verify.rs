@@ -66,7 +66,14 @@ pub async fn check(
 ) -> Result<Outcome> {
     let started = Instant::now();
     let package = settings.variant.package(lab);
-    let status = Status::start(format!("Building {package}"));
+    let status = if compiles_librdkafka(root, settings.target_dir) {
+        Status::start(format!(
+            "Building {package}. The first build also compiles librdkafka (C), which takes a \
+             few minutes; later builds take seconds"
+        ))
+    } else {
+        Status::start(format!("Building {package}"))
+    };
     let binary = match cargo_build::build(root, &package, settings.target_dir).await {
         Ok(binary) => binary,
         Err(BuildError::Compile(messages)) => {
@@ -96,6 +103,28 @@ pub async fn check(
         transcript: Some(transcript),
         took: started.elapsed(),
     })
+}
+
+/// Whether building in the target folder that `root` and `target_dir` select will compile
+/// librdkafka first: true while that folder holds no build of `rdkafka-sys`.
+///
+/// The learner is told, since a silent build of several minutes looks like a hang.
+pub fn compiles_librdkafka(root: &Path, target_dir: Option<&Path>) -> bool {
+    let target = match (target_dir, std::env::var_os("CARGO_TARGET_DIR")) {
+        (Some(dir), _) => dir.to_path_buf(),
+        // cargo runs in `root`, so a relative CARGO_TARGET_DIR is relative to it.
+        (None, Some(dir)) => root.join(dir),
+        (None, None) => root.join("target"),
+    };
+    match std::fs::read_dir(target.join("debug").join("build")) {
+        Ok(entries) => !entries.flatten().any(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("rdkafka-sys-")
+        }),
+        Err(_) => true,
+    }
 }
 
 /// Plays `lab`'s scenario with the program `binary` and returns its result and normalised
@@ -137,4 +166,24 @@ fn compare(lab: &LabInfo, transcript: &str) -> Verdict {
             .to_string(),
         details: vec![crate::report::render_diff(&expected, transcript)],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_folder_without_rdkafka_means_a_long_first_build() {
+        let dir = std::env::temp_dir().join(format!("checker-target-{}", std::process::id()));
+        let build = dir.join("debug").join("build");
+        std::fs::create_dir_all(&build).unwrap();
+        assert!(compiles_librdkafka(Path::new("/nowhere"), Some(&dir)));
+        std::fs::create_dir_all(build.join("rdkafka-sys-0123abcd")).unwrap();
+        assert!(!compiles_librdkafka(Path::new("/nowhere"), Some(&dir)));
+        assert!(compiles_librdkafka(
+            Path::new("/nowhere"),
+            Some(&dir.join("missing"))
+        ));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
