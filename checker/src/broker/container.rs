@@ -41,6 +41,8 @@ pub const ENGINE_VAR: &str = "CHECKER_ENGINE";
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long an engine command other than `pull` and `run` may take.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// How much of a container's log an error message quotes.
+const LOG_LINES: usize = 40;
 /// A fixed KRaft cluster id (a UUID in base64url: 16 bytes, 22 characters), so every
 /// container formats its storage the same way.
 const CLUSTER_ID: &str = "a2Fma2EtY291cnNlLWxhYg";
@@ -192,16 +194,13 @@ impl Engine {
 
     /// The last lines a container printed, for error messages.
     pub async fn logs(&self, name: &str) -> String {
-        let output = self
-            // Podman can store one long line as several partial records, and `--tail`
-            // counts records: ask for enough that the first line of the reason is kept.
-            .output(&["logs", "--tail", "50", name], COMMAND_TIMEOUT)
-            .await;
-        match output {
+        // Not `--tail`: Podman 4 stores a line written in pieces as partial records and its
+        // `--tail` drops the leading pieces, which cut the reason off an error line.
+        match self.output(&["logs", name], COMMAND_TIMEOUT).await {
             Ok(output) => {
                 let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
                 text.push_str(&String::from_utf8_lossy(&output.stderr));
-                text.trim_end().to_string()
+                last_lines(&text, LOG_LINES)
             }
             Err(e) => format!("(no logs: {e})"),
         }
@@ -244,6 +243,12 @@ impl Engine {
     async fn output(&self, args: &[&str], timeout: Duration) -> Result<std::process::Output> {
         run_program(&self.program, args, timeout).await
     }
+}
+
+/// The last `count` lines of `text`, without trailing blank lines.
+fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
 }
 
 /// A course container, as `inspect` describes it.
@@ -855,6 +860,14 @@ mod tests {
         ));
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn an_error_quotes_the_last_lines_whole() {
+        let log = "one\ntwo\nerror: invalid value 'x'\n\n";
+        assert_eq!(last_lines(log, 2), "two\nerror: invalid value 'x'");
+        assert_eq!(last_lines(log, 10), "one\ntwo\nerror: invalid value 'x'");
+        assert_eq!(last_lines("", 3), "");
     }
 
     #[tokio::test]
