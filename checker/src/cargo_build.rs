@@ -59,7 +59,7 @@ pub async fn build(
 }
 
 /// The executable of `package`'s binary target, from cargo's JSON messages.
-fn binary_path(messages: &str, package: &str) -> Result<PathBuf> {
+pub(crate) fn binary_path(messages: &str, package: &str) -> Result<PathBuf> {
     messages
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
@@ -75,7 +75,7 @@ fn binary_path(messages: &str, package: &str) -> Result<PathBuf> {
 }
 
 /// The compiler's diagnostics without cargo's progress lines.
-fn compiler_messages(stderr: &str) -> String {
+pub(crate) fn compiler_messages(stderr: &str) -> String {
     stderr
         .lines()
         .filter(|line| {

@@ -6,6 +6,7 @@ pub mod broker;
 pub mod cargo_build;
 pub mod config_file;
 pub mod doctor;
+pub mod grade;
 pub mod hint;
 pub mod info_file;
 pub mod lab;

@@ -66,6 +66,9 @@ enum Command {
     Broker(BrokerCommand),
     /// Show which brokers the checker can use on this machine, and why not.
     Doctor,
+    /// Grade a submission, or a class of them (for instructors): build in a sandbox, run
+    /// every lab, report as text, JSON, JUnit, Exercism or GitHub Classroom results.
+    Grade(checker::grade::Args),
     /// The book's mdBook preprocessor (run by mdbook, see book/book.toml).
     #[command(hide = true)]
     BookPreprocessor {
@@ -102,6 +105,7 @@ async fn main() -> ExitCode {
         if tokio::signal::ctrl_c().await.is_ok() {
             process::kill_all();
             broker::cleanup_on_exit();
+            checker::grade::workspace::remove_live_scratch();
             // Watch mode changed the terminal's settings; exiting here skips its cleanup.
             checker::watch::restore_terminal();
             eprintln!("\nInterrupted: every lab process has been stopped.");
@@ -195,6 +199,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             unreachable!("handled above")
         }
         Some(Command::Doctor) => doctor::run(&select()?).await.map(|()| ExitCode::SUCCESS),
+        Some(Command::Grade(args)) => checker::grade::run(args, &root, &select()?.choice).await,
         Some(Command::BookPreprocessor { args }) => {
             checker::book_preprocessor::run(&args).map(|()| ExitCode::SUCCESS)
         }

@@ -40,6 +40,29 @@ pub fn kill_all() {
     }
 }
 
+/// A process group the checker leads outside [`LabProcess`] (the grader's cargo builds):
+/// registered like a lab's, so Ctrl-C ends it too, and killed whole when dropped.
+#[derive(Debug)]
+pub struct GroupGuard(i32);
+
+impl GroupGuard {
+    /// Takes charge of process group `group`.
+    pub fn new(group: i32) -> GroupGuard {
+        LIVE_GROUPS.lock().expect("registry poisoned").insert(group);
+        GroupGuard(group)
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        let _ = killpg(Pid::from_raw(self.0), Signal::SIGKILL);
+        LIVE_GROUPS
+            .lock()
+            .expect("registry poisoned")
+            .remove(&self.0);
+    }
+}
+
 /// How to start one lab process.
 #[derive(Debug, Clone)]
 pub struct Launch {
