@@ -209,10 +209,12 @@ impl<'b> Run<'b> {
             })
             .await?;
         if status.success() {
-            Ok(())
-        } else {
-            Err(self.crash(self.process(id), &describe_exit(status)))
+            return Ok(());
         }
+        // A flood ends in the checker's SIGKILL: say so rather than "killed by SIGKILL",
+        // which is all the exit status tells when the exit is seen first.
+        self.check_health()?;
+        Err(self.crash(self.process(id), &describe_exit(status)))
     }
 
     /// Fails if any process crashed (non-zero exit, killed) or flooded its output, unless
