@@ -262,9 +262,14 @@ fn exercism_results_follow_the_v3_interface() {
     let text = exercism::render(&sample_report(), &info).unwrap();
     let results: ExercismResults = serde_json::from_str(&text).unwrap();
     assert_eq!(results.version, 3);
-    // Lab 4 does not compile: the tests did not run cleanly.
-    assert_eq!(results.status, ExercismStatus::Error);
-    assert!(results.message.unwrap().contains("lab 4"));
+    // Lab 4 does not compile, but other labs ran: `fail`, with lab 4's tests in `error`.
+    assert_eq!(results.status, ExercismStatus::Fail);
+    assert!(results.message.is_none());
+    assert!(results
+        .tests
+        .iter()
+        .filter(|t| t.name.starts_with("lab 4 ("))
+        .all(|t| t.status == ExercismStatus::Error));
     // One test per step of every lab, plus each lab's output comparison.
     let expected: usize = info.labs.iter().map(|l| l.steps.len() + 1).sum();
     assert_eq!(results.tests.len(), expected);
@@ -308,6 +313,25 @@ fn exercism_results_follow_the_v3_interface() {
     let tasks: Vec<u32> = results.tests.iter().filter_map(|t| t.task_id).collect();
     assert_eq!(tasks, (1..=tasks.len() as u32).collect::<Vec<_>>());
     assert!(lab(1).last().unwrap().task_id.is_none());
+}
+
+#[test]
+fn exercism_status_is_error_only_when_no_lab_ran() {
+    let info = InfoFile::load();
+    let mut report = sample_report();
+    for lab in &mut report.labs {
+        if lab.status != Status::Missing {
+            *lab = lab_result(lab.number, Status::DoesNotCompile, None, false);
+        }
+    }
+    let results: ExercismResults =
+        serde_json::from_str(&exercism::render(&report, &info).unwrap()).unwrap();
+    assert_eq!(results.status, ExercismStatus::Error);
+    let message = results.message.unwrap();
+    assert!(
+        message.contains("lab 1") && message.contains("lab 4"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -15,6 +15,8 @@ use crate::info_file::InfoFile;
 
 /// The most characters the interface allows in a test's `output`.
 pub const MAX_OUTPUT: usize = 500;
+/// The most characters the interface allows in the top-level `message`.
+pub const MAX_MESSAGE: usize = 65_000;
 const TRUNCATED: &str = "\nOutput was truncated. Please limit to 500 chars";
 
 /// The top level of `results.json`.
@@ -22,7 +24,8 @@ const TRUNCATED: &str = "\nOutput was truncated. Please limit to 500 chars";
 pub struct Results {
     /// Always 3.
     pub version: u32,
-    /// `pass`, `fail` or `error` (a lab did not compile, or the submission folder changed).
+    /// `pass`, `fail` (a test failed or errored) or `error` (no lab compiled, or the
+    /// submission folder changed while it was graded).
     pub status: &'static str,
     /// Set only when `status` is `error`: what went wrong.
     pub message: Option<String>,
@@ -65,6 +68,8 @@ pub fn results(report: &Report, info: &InfoFile) -> Results {
             Status::Missing => "not submitted".to_string(),
             _ => failure_text(result),
         };
+        // A lab that did not build ran no test: each of its tests errored.
+        let errored = result.status == Status::DoesNotCompile;
         for (index, outcome) in outcomes.iter().enumerate() {
             task += 1;
             tests.push(test(
@@ -74,6 +79,7 @@ pub fn results(report: &Report, info: &InfoFile) -> Results {
                 result.output.as_deref(),
                 statements[index].clone(),
                 Some(task),
+                errored,
             ));
         }
         tests.push(test(
@@ -83,6 +89,7 @@ pub fn results(report: &Report, info: &InfoFile) -> Results {
             result.output.as_deref(),
             contract,
             None,
+            errored,
         ));
     }
     let compile_errors: Vec<String> = report
@@ -98,8 +105,16 @@ pub fn results(report: &Report, info: &InfoFile) -> Results {
             )
         })
         .collect();
-    let (status, message) = if !compile_errors.is_empty() {
-        ("error", Some(compile_errors.join("\n\n")))
+    // The interface keeps `error` for a run where no test executed: here, no lab compiled.
+    let none_ran = report
+        .labs
+        .iter()
+        .all(|lab| matches!(lab.status, Status::DoesNotCompile | Status::Missing));
+    let (status, message) = if none_ran && !compile_errors.is_empty() {
+        (
+            "error",
+            Some(crate::grade::cap(&compile_errors.join("\n\n"), MAX_MESSAGE)),
+        )
     } else if !report.integrity.unchanged {
         (
             "error",
@@ -128,8 +143,10 @@ fn test(
     output: Option<&str>,
     test_code: String,
     task_id: Option<u32>,
+    errored: bool,
 ) -> Test {
     let (status, message, output) = match outcome {
+        _ if errored => ("error", Some(failure.to_string()), None),
         StepOutcome::Passed => ("pass", None, None),
         StepOutcome::Failed => ("fail", Some(failure.to_string()), output.map(limit)),
         StepOutcome::NotReached => ("fail", Some("not reached".to_string()), None),
