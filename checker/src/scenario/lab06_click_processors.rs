@@ -20,9 +20,12 @@ const PARTITIONS: i32 = 3;
 /// Clicks written to each partition in each batch: before a member goes, while the group
 /// rebalances, and after the survivor has taken over.
 const CLICKS_PER_PARTITION: i32 = 2;
-/// The split is quick when the callbacks print; waiting longer only delays a clear failure.
-/// It allows one late member: the embedded broker then rebalances once more, in 5 s.
-const SPLIT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long the first assignment line may take. When neither instance prints one, the
+/// callbacks are missing (step 2), and waiting longer only delays a clear failure.
+const FIRST_ASSIGNMENT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long the split may take once assignments are printed. A late member costs
+/// one more rebalance (5 s on the embedded broker); on a busy machine, two or three.
+const SPLIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the survivor may take to own all three partitions: after a crash, the session
 /// timeout (6 s) and a rebalance (5 s) on the embedded broker, with room to spare.
 const TAKEOVER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -231,31 +234,47 @@ fn owned(run: &Run<'_>, id: ProcessId) -> Vec<i32> {
 /// Waits until the two instances own disjoint, non-empty sets covering all partitions.
 async fn wait_for_split(run: &Run<'_>, round: &Round) -> Result<(), Failure> {
     let [a, b] = round.instances();
-    let split = run
-        .wait_for(
-            &format!(
-                "the two instances of the {} to split the 3 partitions 2 + 1",
-                round.name()
-            ),
-            SPLIT_TIMEOUT,
-            |run| {
-                let (x, y) = (owned(run, a), owned(run, b));
-                let mut all: Vec<i32> = x.iter().chain(&y).copied().collect();
-                all.sort_unstable();
-                // Lines of two processes arrive through two pipes, so an overlap can be a
-                // moment of a rebalance seen out of order: wait for it to resolve.
-                Ok((all == [0, 1, 2] && !x.is_empty() && !y.is_empty()).then_some(()))
-            },
-        )
-        .await;
-    split.map_err(|mut failure| {
-        let printed_any = round.instances().iter().any(|id| {
+    let printed_any = |run: &Run<'_>| {
+        round.instances().iter().any(|id| {
             run.process(*id)
                 .lines()
                 .iter()
                 .any(|l| AssignmentEvent::parse(l).is_some())
-        });
-        if printed_any {
+        })
+    };
+    let first = run
+        .wait_for(
+            &format!(
+                "either instance of the {} to print an assignment",
+                round.name()
+            ),
+            FIRST_ASSIGNMENT_TIMEOUT,
+            |run| Ok(printed_any(run).then_some(())),
+        )
+        .await;
+    let split = match first {
+        Err(failure) => Err(failure),
+        Ok(()) => {
+            run.wait_for(
+                &format!(
+                    "the two instances of the {} to split the 3 partitions 2 + 1",
+                    round.name()
+                ),
+                SPLIT_TIMEOUT,
+                |run| {
+                    let (x, y) = (owned(run, a), owned(run, b));
+                    let mut all: Vec<i32> = x.iter().chain(&y).copied().collect();
+                    all.sort_unstable();
+                    // Lines of two processes arrive through two pipes, so an overlap can be a
+                    // moment of a rebalance seen out of order: wait for it to resolve.
+                    Ok((all == [0, 1, 2] && !x.is_empty() && !y.is_empty()).then_some(()))
+                },
+            )
+            .await
+        }
+    };
+    split.map_err(|mut failure| {
+        if printed_any(run) {
             failure.detail(
                 "Each instance must join the same group (KAFKA_GROUP_ID) and report every \
                  assignment and revocation. If one joined late, the embedded broker rebalances \
