@@ -107,6 +107,16 @@ pub fn handled(lines: &[String], verb: &str) -> Vec<Handled> {
         .collect()
 }
 
+/// The one line of `handled` about `payload`; `Err` holds how many there were instead.
+pub fn handled_once<'h>(handled: &'h [Handled], payload: &str) -> Result<&'h Handled, usize> {
+    let mut about = handled.iter().filter(|h| h.payload == payload);
+    match (about.next(), about.next()) {
+        (Some(one), None) => Ok(one),
+        (None, _) => Err(0),
+        (Some(_), Some(_)) => Err(2 + about.count()),
+    }
+}
+
 /// Lines that are neither assignment reports nor `consumer <i> <verb> ...` for one of `verbs`.
 pub fn unexpected<'l>(lines: &'l [String], verbs: &[&str]) -> Vec<&'l String> {
     lines
@@ -152,6 +162,20 @@ mod tests {
         let owners = settled(&done, 2, 3).unwrap().unwrap();
         assert_eq!(owners[&0], vec![0, 1]);
         assert_eq!(shape(&owners), "2 + 1");
+    }
+
+    #[test]
+    fn a_message_handled_once_is_found_and_otherwise_counted() {
+        let text = lines(&[
+            "consumer 0 processed order1 partition=0",
+            "consumer 1 processed order2 partition=1",
+            "consumer 0 processed order2 partition=1",
+            "consumer 1 processed order2 partition=1",
+        ]);
+        let processed = handled(&text, "processed");
+        assert_eq!(handled_once(&processed, "order1").unwrap().member, 0);
+        assert_eq!(handled_once(&processed, "order2").unwrap_err(), 3);
+        assert_eq!(handled_once(&processed, "order3").unwrap_err(), 0);
     }
 
     #[test]

@@ -91,14 +91,11 @@ fn reports(run: &Run<'_>, id: ProcessId, verb: &str) -> Result<Vec<Stored>, Fail
                 _ => None,
             };
             parsed.ok_or_else(|| {
-                run.fail(format!(
-                    "{} printed a line outside the lab's output contract",
-                    process.label()
-                ))
-                .detail(format!("the line: {line:?}"))
-                .detail(format!(
-                    "expected: {verb} <order> key=<customer> partition=<p> offset=<o>"
-                ))
+                run.off_contract(
+                    Some(process.label()),
+                    line,
+                    &format!("{verb} <order> key=<customer> partition=<p> offset=<o>"),
+                )
             })
         })
         .collect()

@@ -103,26 +103,21 @@ fn check_processed(
 ) -> Result<BTreeMap<usize, usize>, Failure> {
     let lines = run.process(id).lines();
     if let Some(line) = group::unexpected(&lines, &["processed"]).first() {
-        return Err(run
-            .fail("a line outside the lab's output contract")
-            .detail(format!("the line: {line:?}"))
-            .detail("expected: consumer <i> processed <order> partition=<p> offset=<o>"));
+        return Err(run.off_contract(
+            None,
+            line,
+            "consumer <i> processed <order> partition=<p> offset=<o>",
+        ));
     }
     let processed = group::handled(&lines, "processed");
     let mut per_member = BTreeMap::new();
     for record in sent {
-        let by: Vec<&group::Handled> = processed
-            .iter()
-            .filter(|h| h.payload == record.payload)
-            .collect();
-        if by.len() != 1 {
-            return Err(run.fail(format!(
-                "{} was processed {} times; in one group every message is processed once",
-                record.payload,
-                by.len()
-            )));
-        }
-        let handler = by[0];
+        let handler = group::handled_once(&processed, &record.payload).map_err(|times| {
+            run.fail(format!(
+                "{} was processed {times} times; in one group every message is processed once",
+                record.payload
+            ))
+        })?;
         if handler.partition != record.partition
             || handler.offset.is_some_and(|o| o != record.offset)
         {

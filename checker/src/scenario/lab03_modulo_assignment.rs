@@ -150,29 +150,22 @@ fn check_consumed(
 ) -> Result<Vec<BTreeSet<String>>, Failure> {
     let lines = run.process(id).lines();
     if let Some(line) = group::unexpected(&lines, &["processed"]).first() {
-        return Err(run
-            .fail("a line outside the lab's output contract")
-            .detail(format!("the line: {line:?}"))
-            .detail("expected: consumer <i> processed <order> partition=<p>"));
+        return Err(run.off_contract(None, line, "consumer <i> processed <order> partition=<p>"));
     }
     let processed = group::handled(&lines, "processed");
     for record in stored {
-        let by: Vec<&group::Handled> = processed
-            .iter()
-            .filter(|h| h.payload == record.payload)
-            .collect();
-        if by.len() != 1 {
-            return Err(run.fail(format!(
-                "{} was processed {} times, not once",
-                record.payload,
-                by.len()
-            )));
-        }
-        if by[0].partition != record.partition || !owners[&by[0].member].contains(&record.partition)
+        let handler = group::handled_once(&processed, &record.payload).map_err(|times| {
+            run.fail(format!(
+                "{} was processed {times} times, not once",
+                record.payload
+            ))
+        })?;
+        if handler.partition != record.partition
+            || !owners[&handler.member].contains(&record.partition)
         {
             return Err(run.fail(format!(
                 "consumer {} reported {} from partition {}, but it is in partition {} and owned by another member",
-                by[0].member, record.payload, by[0].partition, record.partition
+                handler.member, record.payload, handler.partition, record.partition
             )));
         }
     }

@@ -198,13 +198,11 @@ fn messages(run: &Run<'_>, id: ProcessId) -> Result<Vec<(i32, String)>, Failure>
         match parsed {
             Some(pair) => read.push(pair),
             None => {
-                return Err(run
-                    .fail(format!(
-                        "{} printed a line outside the lab's output contract",
-                        process.label()
-                    ))
-                    .detail(format!("the line: {line:?}"))
-                    .detail("expected: Message from partition [<p>]: <message>"))
+                return Err(run.off_contract(
+                    Some(process.label()),
+                    &line,
+                    "Message from partition [<p>]: <message>",
+                ))
             }
         }
     }

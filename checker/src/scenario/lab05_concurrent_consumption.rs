@@ -208,10 +208,11 @@ fn check_sequential(run: &Run<'_>, id: ProcessId) -> Result<(), Failure> {
         .iter()
         .find(|l| **l != "stopped")
     {
-        return Err(run
-            .fail("a line outside the lab's output contract")
-            .detail(format!("the line: {line:?}"))
-            .detail("expected: consumer <i> started|committed id=<id> partition=<p> offset=<o>, or stopped"));
+        return Err(run.off_contract(
+            None,
+            line,
+            "consumer <i> started|committed id=<id> partition=<p> offset=<o>, or stopped",
+        ));
     }
     let mut open: BTreeMap<i32, String> = BTreeMap::new();
     for line in &lines {

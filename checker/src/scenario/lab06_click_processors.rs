@@ -429,10 +429,11 @@ async fn check_received(run: &Run<'_>, round: &Round) -> Result<(), Failure> {
             let known = AssignmentEvent::parse(line).is_some()
                 || matches!(fields.words.as_slice(), ["received", _]);
             if !known {
-                return Err(run
-                    .fail(format!("{} printed a line outside the lab's output contract", run.process(id).label()))
-                    .detail(format!("the line: {line:?}"))
-                    .detail("expected: assigned [..], revoked [..] or received <click> partition=<p> offset=<o>"));
+                return Err(run.off_contract(
+                    Some(run.process(id).label()),
+                    line,
+                    "assigned [..], revoked [..] or received <click> partition=<p> offset=<o>",
+                ));
             }
         }
     }

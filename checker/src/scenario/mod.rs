@@ -22,7 +22,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::broker::Broker;
-use crate::process::{describe_exit, LabProcess, Launch};
+use crate::process::{describe_exit, last_lines, LabProcess, Launch};
 use crate::transcript::Transcript;
 
 /// Why a lab did not pass: the step of the problem statement and what went wrong.
@@ -103,6 +103,19 @@ impl<'b> Run<'b> {
             message: message.into(),
             details: Vec::new(),
         }
+    }
+
+    /// The failure for a line outside the lab's output contract: who printed it (when the
+    /// lines of several processes were checked together, nobody in particular), the line,
+    /// and what the contract expects there.
+    pub fn off_contract(&self, printer: Option<&str>, line: &str, expected: &str) -> Failure {
+        let message = match printer {
+            Some(label) => format!("{label} printed a line outside the lab's output contract"),
+            None => "a line outside the lab's output contract".to_string(),
+        };
+        self.fail(message)
+            .detail(format!("the line: {line:?}"))
+            .detail(format!("expected: {expected}"))
     }
 
     /// Creates a fresh topic `<base>-<nonce>` and returns its name.
@@ -276,11 +289,6 @@ impl<'b> Run<'b> {
         }
         failure
     }
-}
-
-fn last_lines(text: &str, count: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(count)..].join("\n")
 }
 
 /// A short random tag for this run's names and payloads.
