@@ -40,6 +40,12 @@ pub fn kill_all() {
     }
 }
 
+/// The last `count` lines of a program's output, to quote in a message.
+pub fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
 /// A process group the checker leads outside [`LabProcess`] (the grader's cargo builds):
 /// registered like a lab's, so Ctrl-C ends it too, and killed whole when dropped.
 #[derive(Debug)]
@@ -303,6 +309,14 @@ async fn read_stderr(mut pipe: impl AsyncRead + Unpin, output: Arc<Mutex<Output>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_lines_are_quoted_whole() {
+        let log = "one\ntwo\nerror: invalid value 'x'\n";
+        assert_eq!(last_lines(log, 2), "two\nerror: invalid value 'x'");
+        assert_eq!(last_lines(log, 10), "one\ntwo\nerror: invalid value 'x'");
+        assert_eq!(last_lines("", 3), "");
+    }
     use std::time::Duration;
 
     async fn wait_exit(process: &LabProcess, events: &Notify) -> ExitStatus {

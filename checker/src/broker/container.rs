@@ -25,6 +25,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use tokio::process::Command;
 
 use super::{probe, Cleanup, CleanupId};
+use crate::process::last_lines;
 
 /// The label on every container the course starts (`--label kafka-course=1`).
 pub const LABEL: &str = "kafka-course";
@@ -200,7 +201,7 @@ impl Engine {
             Ok(output) => {
                 let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
                 text.push_str(&String::from_utf8_lossy(&output.stderr));
-                last_lines(&text, LOG_LINES)
+                last_lines(text.trim_end(), LOG_LINES)
             }
             Err(e) => format!("(no logs: {e})"),
         }
@@ -243,12 +244,6 @@ impl Engine {
     async fn output(&self, args: &[&str], timeout: Duration) -> Result<std::process::Output> {
         run_program(&self.program, args, timeout).await
     }
-}
-
-/// The last `count` lines of `text`, without trailing blank lines.
-fn last_lines(text: &str, count: usize) -> String {
-    let lines: Vec<&str> = text.trim_end().lines().collect();
-    lines[lines.len().saturating_sub(count)..].join("\n")
 }
 
 /// A course container, as `inspect` describes it.
@@ -860,14 +855,6 @@ mod tests {
         ));
         std::fs::create_dir_all(&dir).unwrap();
         dir
-    }
-
-    #[test]
-    fn an_error_quotes_the_last_lines_whole() {
-        let log = "one\ntwo\nerror: invalid value 'x'\n\n";
-        assert_eq!(last_lines(log, 2), "two\nerror: invalid value 'x'");
-        assert_eq!(last_lines(log, 10), "one\ntwo\nerror: invalid value 'x'");
-        assert_eq!(last_lines("", 3), "");
     }
 
     #[tokio::test]
