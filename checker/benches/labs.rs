@@ -22,7 +22,6 @@ async fn main() {
     let settings = Settings {
         variant: Variant::Solution,
         compare_snapshot: true,
-        target_dir: None,
     };
     let broker = Broker::connect(&BrokerChoice::Embedded)
         .await

@@ -14,15 +14,19 @@ pub enum BuildError {
     Cargo(anyhow::Error),
 }
 
+/// The target folder cargo builds the workspace at `root` into: `$CARGO_TARGET_DIR`
+/// (relative to `root`, where cargo runs), else `root/target`.
+pub fn target_folder(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
 /// Builds `package` of the workspace at `root` and returns the path of its binary.
 ///
-/// `target_dir` overrides the workspace's target folder (the grader builds submissions in
-/// their own). The compiler's output is returned only when the build fails.
-pub async fn build(
-    root: &Path,
-    package: &str,
-    target_dir: Option<&Path>,
-) -> Result<PathBuf, BuildError> {
+/// The compiler's output is returned only when the build fails.
+pub async fn build(root: &Path, package: &str) -> Result<PathBuf, BuildError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let color = if console::colors_enabled_stderr() {
         "always"
@@ -43,9 +47,6 @@ pub async fn build(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    if let Some(dir) = target_dir {
-        command.arg("--target-dir").arg(dir);
-    }
     let output = command
         .output()
         .await

@@ -235,11 +235,7 @@ pub fn default_target_dir(course: &Path) -> PathBuf {
     if let Some(dir) = std::env::var_os("CHECKER_GRADE_TARGET_DIR") {
         return PathBuf::from(dir);
     }
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => course.join(dir),
-        None => course.join("target"),
-    };
-    target.join("grade-cache")
+    crate::cargo_build::target_folder(course).join("grade-cache")
 }
 
 /// A grading run: the course, where its builds go, and what the run has built so far.

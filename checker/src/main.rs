@@ -236,7 +236,6 @@ async fn verify_one(
     let settings = verify::Settings {
         variant,
         compare_snapshot: true,
-        target_dir: None,
     };
     let outcome = verify::check(&root, lab, &broker, settings).await;
     // Deletes the run's topics and groups on a broker that outlives it, removes a

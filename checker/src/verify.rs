@@ -48,13 +48,11 @@ impl Outcome {
 
 /// How to verify.
 #[derive(Debug, Clone, Copy)]
-pub struct Settings<'p> {
+pub struct Settings {
     /// Which crate of the lab to build.
     pub variant: Variant,
     /// Compare the transcript with the reviewed snapshot (off only while recording one).
     pub compare_snapshot: bool,
-    /// Build into this target folder instead of the workspace's.
-    pub target_dir: Option<&'p Path>,
 }
 
 /// Builds and checks `lab` of the workspace at `root` against `broker`.
@@ -62,11 +60,11 @@ pub async fn check(
     root: &Path,
     lab: &LabInfo,
     broker: &Broker,
-    settings: Settings<'_>,
+    settings: Settings,
 ) -> Result<Outcome> {
     let started = Instant::now();
     let package = settings.variant.package(lab);
-    let status = if compiles_librdkafka(root, settings.target_dir) {
+    let status = if lacks_librdkafka(&cargo_build::target_folder(root)) {
         Status::start(format!(
             "Building {package}. The first build also compiles librdkafka (C), which takes a \
              few minutes; later builds take seconds"
@@ -74,7 +72,7 @@ pub async fn check(
     } else {
         Status::start(format!("Building {package}"))
     };
-    let binary = match cargo_build::build(root, &package, settings.target_dir).await {
+    let binary = match cargo_build::build(root, &package).await {
         Ok(binary) => binary,
         Err(BuildError::Compile(messages)) => {
             return Ok(Outcome {
@@ -105,17 +103,11 @@ pub async fn check(
     })
 }
 
-/// Whether building in the target folder that `root` and `target_dir` select will compile
-/// librdkafka first: true while that folder holds no build of `rdkafka-sys`.
+/// Whether a build into the target folder `target` will compile librdkafka first: true
+/// while that folder holds no build of `rdkafka-sys`.
 ///
 /// The learner is told, since a silent build of several minutes looks like a hang.
-pub fn compiles_librdkafka(root: &Path, target_dir: Option<&Path>) -> bool {
-    let target = match (target_dir, std::env::var_os("CARGO_TARGET_DIR")) {
-        (Some(dir), _) => dir.to_path_buf(),
-        // cargo runs in `root`, so a relative CARGO_TARGET_DIR is relative to it.
-        (None, Some(dir)) => root.join(dir),
-        (None, None) => root.join("target"),
-    };
+pub fn lacks_librdkafka(target: &Path) -> bool {
     match std::fs::read_dir(target.join("debug").join("build")) {
         Ok(entries) => !entries.flatten().any(|entry| {
             entry
@@ -177,13 +169,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("checker-target-{}", std::process::id()));
         let build = dir.join("debug").join("build");
         std::fs::create_dir_all(&build).unwrap();
-        assert!(compiles_librdkafka(Path::new("/nowhere"), Some(&dir)));
+        assert!(lacks_librdkafka(&dir));
         std::fs::create_dir_all(build.join("rdkafka-sys-0123abcd")).unwrap();
-        assert!(!compiles_librdkafka(Path::new("/nowhere"), Some(&dir)));
-        assert!(compiles_librdkafka(
-            Path::new("/nowhere"),
-            Some(&dir.join("missing"))
-        ));
+        assert!(!lacks_librdkafka(&dir));
+        assert!(lacks_librdkafka(&dir.join("missing")));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -49,7 +49,6 @@ pub async fn run(
     let settings = Settings {
         variant,
         compare_snapshot: true,
-        target_dir: None,
     };
     let mut rows = Vec::new();
     for lab in &info.labs {

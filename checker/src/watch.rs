@@ -198,7 +198,6 @@ impl Session<'_> {
         let settings = verify::Settings {
             variant: Variant::Starter,
             compare_snapshot: true,
-            target_dir: None,
         };
         let mut changed = false;
         let result = {

@@ -28,7 +28,6 @@ async fn outcome(lab: &LabInfo, variant: Variant) -> Outcome {
     let settings = Settings {
         variant,
         compare_snapshot: false,
-        target_dir: None,
     };
     verify::check(&root(), lab, &broker, settings)
         .await
