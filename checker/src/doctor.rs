@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use console::style;
 
 use crate::broker::container::{self, ContainerInfo, Engine};
-use crate::broker::{probe, BrokerChoice, EmbeddedBroker};
+use crate::broker::{probe, BrokerChoice};
 use crate::config_file::{Selection, BROKER_VAR, FILE_NAME};
 
 /// One backend's verdict.
@@ -71,7 +71,7 @@ pub async fn run(selection: &Selection) -> Result<()> {
 /// The mock cluster: started and asked for metadata.
 pub async fn embedded() -> Finding {
     let result = tokio::task::spawn_blocking(|| {
-        let broker = EmbeddedBroker::start()?;
+        let broker = crate::broker::embedded::start()?;
         probe(broker.bootstrap(), Duration::from_secs(5))
     })
     .await

@@ -7,7 +7,7 @@
 //! one run is removed instead, even when the run fails or is interrupted.
 
 pub mod container;
-mod embedded;
+pub mod embedded;
 pub mod offsets;
 pub mod records;
 pub mod serve;
@@ -116,7 +116,7 @@ impl Broker {
     /// A container is ready when this returns: it has answered a metadata request.
     pub async fn connect(choice: &BrokerChoice) -> Result<Broker> {
         let broker = match choice {
-            BrokerChoice::Embedded => Broker::Embedded(EmbeddedBroker::start()?),
+            BrokerChoice::Embedded => Broker::Embedded(embedded::start()?),
             BrokerChoice::Container { image } => {
                 Broker::Container(ContainerBroker::start(image).await?)
             }
