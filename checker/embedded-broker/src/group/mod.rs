@@ -179,3 +179,6 @@ async fn settle<T>(reply: Reply<T>, gone: impl FnOnce() -> T) -> T {
         Reply::Later(receiver) => receiver.await.unwrap_or_else(|_| gone()),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,404 @@
+//! The coordinator's transitions, driven request by request with a clock the tests move.
+//! Each test names the Kafka behaviour it pins down.
+
+use std::time::{Duration, Instant};
+
+use super::coordinator::{Groups, Reply, Settings};
+use super::messages::error::*;
+use super::messages::*;
+
+const SESSION_MS: i32 = 10_000;
+const REBALANCE_MS: i32 = 30_000;
+
+fn groups(initial_delay_ms: u64) -> Groups {
+    Groups::new(Settings {
+        initial_rebalance_delay: Duration::from_millis(initial_delay_ms),
+        ..Settings::default()
+    })
+}
+
+fn client(name: &str) -> Client {
+    Client {
+        id: name.to_string(),
+        host: "/127.0.0.1".to_string(),
+    }
+}
+
+fn join_request(member_id: &str, instance: Option<&str>, metadata: &[u8]) -> JoinRequest {
+    JoinRequest {
+        group_id: "g".into(),
+        session_timeout_ms: SESSION_MS,
+        rebalance_timeout_ms: REBALANCE_MS,
+        member_id: member_id.into(),
+        instance_id: instance.map(str::to_string),
+        protocol_type: "consumer".into(),
+        protocols: vec![("range".into(), metadata.to_vec())],
+        require_known_member_id: true,
+    }
+}
+
+fn now_answer<T>(reply: Reply<T>) -> T {
+    match reply {
+        Reply::Now(answer) => answer,
+        Reply::Later(_) => panic!("expected an answer now"),
+    }
+}
+
+fn later<T>(reply: Reply<T>) -> tokio::sync::oneshot::Receiver<T> {
+    match reply {
+        Reply::Later(receiver) => receiver,
+        Reply::Now(_) => panic!("expected the answer to wait for the rebalance"),
+    }
+}
+
+fn ready<T>(receiver: &mut tokio::sync::oneshot::Receiver<T>) -> Option<T> {
+    receiver.try_recv().ok()
+}
+
+/// A dynamic member's first join: MEMBER_ID_REQUIRED with an id, then a join with it.
+fn join_dynamic(
+    groups: &mut Groups,
+    name: &str,
+    now: Instant,
+) -> (String, tokio::sync::oneshot::Receiver<JoinResponse>) {
+    let first =
+        now_answer(groups.join(join_request("", None, name.as_bytes()), &client(name), now));
+    assert_eq!(first.error, MEMBER_ID_REQUIRED);
+    assert!(
+        first.member_id.starts_with(&format!("{name}-")),
+        "{}",
+        first.member_id
+    );
+    let id = first.member_id;
+    let receiver = later(groups.join(join_request(&id, None, name.as_bytes()), &client(name), now));
+    (id, receiver)
+}
+
+fn sync(
+    groups: &mut Groups,
+    id: &str,
+    generation: i32,
+    assignments: Vec<(String, Vec<u8>)>,
+    now: Instant,
+) -> Reply<SyncResponse> {
+    groups.sync(
+        SyncRequest {
+            group_id: "g".into(),
+            generation,
+            member_id: id.into(),
+            instance_id: None,
+            assignments,
+        },
+        now,
+    )
+}
+
+fn heartbeat(
+    groups: &mut Groups,
+    id: &str,
+    instance: Option<&str>,
+    generation: i32,
+    now: Instant,
+) -> i16 {
+    groups.heartbeat(
+        HeartbeatRequest {
+            group_id: "g".into(),
+            generation,
+            member_id: id.into(),
+            instance_id: instance.map(str::to_string),
+        },
+        now,
+    )
+}
+
+fn commit(groups: &mut Groups, id: &str, generation: i32, offset: i64) -> i16 {
+    let response = groups.commit(CommitRequest {
+        group_id: "g".into(),
+        generation,
+        member_id: id.into(),
+        instance_id: None,
+        topics: vec![(
+            "t".into(),
+            vec![PartitionCommit {
+                partition: 0,
+                offset,
+                leader_epoch: -1,
+                metadata: None,
+            }],
+        )],
+    });
+    response[0].1[0].1
+}
+
+/// Two dynamic members, joined in the first generation and synced: (a, b, generation).
+/// `groups` must have an initial delay of at most a second (two delays pass), or the first
+/// member to join would get a generation of its own.
+fn stable_pair(groups: &mut Groups, now: Instant) -> (String, String, i32) {
+    let (a, mut join_a) = join_dynamic(groups, "a", now);
+    let (b, mut join_b) = join_dynamic(groups, "b", now);
+    // b joined during the initial delay, which is therefore extended once.
+    groups.tick(now + Duration::from_secs(1));
+    groups.tick(now + Duration::from_secs(2));
+    let answer_a = ready(&mut join_a).expect("a joined");
+    let answer_b = ready(&mut join_b).expect("b joined");
+    assert_eq!(answer_a.generation, answer_b.generation);
+    let (leader, follower) = if answer_a.leader == a {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    let generation = answer_a.generation;
+    let mut follower_sync = later(sync(groups, follower, generation, vec![], now));
+    let leader_sync = sync(
+        groups,
+        leader,
+        generation,
+        vec![(a.clone(), b"A".to_vec()), (b.clone(), b"B".to_vec())],
+        now,
+    );
+    let mut leader_sync = later(leader_sync);
+    assert_eq!(ready(&mut leader_sync).expect("leader synced").error, 0);
+    assert_eq!(ready(&mut follower_sync).expect("follower synced").error, 0);
+    assert_eq!(groups.describe("g").state, "Stable");
+    (a, b, generation)
+}
+
+#[test]
+fn a_clean_leave_completes_the_rebalance_as_soon_as_the_others_rejoin() {
+    // Kafka: a rebalance completes once every known member has rejoined
+    // (GroupMetadataManager: tryCompleteJoin / hasAllMembersJoined), with no wait for the
+    // session timeout. librdkafka's mock waits session.timeout.ms - 1 s here.
+    let mut groups = groups(1000);
+    let start = Instant::now();
+    let (a, b, generation) = stable_pair(&mut groups, start);
+    let leave = groups.leave(
+        LeaveRequest {
+            group_id: "g".into(),
+            members: vec![(b.clone(), None)],
+        },
+        start,
+    );
+    assert_eq!(leave.members[0].2, 0);
+    assert_eq!(groups.describe("g").state, "PreparingRebalance");
+    // The survivor learns of it from its next heartbeat, and rejoins.
+    assert_eq!(
+        heartbeat(&mut groups, &a, None, generation, start),
+        REBALANCE_IN_PROGRESS
+    );
+    let mut rejoin = later(groups.join(join_request(&a, None, b"a"), &client("a"), start));
+    let answer = ready(&mut rejoin).expect("the join completed at once, with no timer");
+    assert_eq!(
+        (answer.error, answer.generation, answer.leader.as_str()),
+        (0, generation + 1, a.as_str())
+    );
+    assert_eq!(answer.members.len(), 1);
+    assert_eq!(groups.describe("g").state, "CompletingRebalance");
+}
+
+#[test]
+fn the_initial_delay_waits_for_more_members_and_grows_while_they_come() {
+    // Kafka's InitialDelayedJoin: group.initial.rebalance.delay.ms after the first join,
+    // extended by the same delay whenever a new member arrived in the last one.
+    let mut groups = groups(1000);
+    let start = Instant::now();
+    let (_, mut join_a) = join_dynamic(&mut groups, "a", start);
+    groups.tick(start + Duration::from_millis(500));
+    let (_, mut join_b) = join_dynamic(&mut groups, "b", start + Duration::from_millis(600));
+    groups.tick(start + Duration::from_millis(1000));
+    assert!(
+        ready(&mut join_a).is_none(),
+        "b arrived during the delay: it is extended"
+    );
+    groups.tick(start + Duration::from_millis(1999));
+    assert!(ready(&mut join_a).is_none());
+    groups.tick(start + Duration::from_millis(2000));
+    let (a, b) = (
+        ready(&mut join_a).expect("a"),
+        ready(&mut join_b).expect("b"),
+    );
+    assert_eq!((a.generation, b.generation), (1, 1));
+    assert_eq!(
+        [a.members.len(), b.members.len()].iter().sum::<usize>(),
+        2,
+        "one leader sees both"
+    );
+}
+
+#[test]
+fn commits_of_the_current_generation_are_accepted_while_a_rebalance_is_prepared() {
+    // ClassicGroup.validateOffsetCommit: only CompletingRebalance refuses a commit of the
+    // current generation (REBALANCE_IN_PROGRESS). The mock refuses it while joining too.
+    let mut groups = groups(1000);
+    let start = Instant::now();
+    let (a, b, generation) = stable_pair(&mut groups, start);
+    assert_eq!(commit(&mut groups, &a, generation, 5), 0);
+    let (_c, _join_c) = join_dynamic(&mut groups, "c", start);
+    assert_eq!(groups.describe("g").state, "PreparingRebalance");
+    assert_eq!(
+        commit(&mut groups, &b, generation, 7),
+        0,
+        "accepted while preparing"
+    );
+    assert_eq!(
+        commit(&mut groups, &b, generation - 1, 8),
+        ILLEGAL_GENERATION
+    );
+    assert_eq!(
+        commit(&mut groups, "stranger", generation, 9),
+        UNKNOWN_MEMBER_ID
+    );
+    let fetched = groups.fetch(&FetchRequest {
+        group_id: "g".into(),
+        topics: None,
+    });
+    assert_eq!(fetched[0].1[0].offset, 7);
+    // Once everyone has rejoined, the group waits for the leader's assignment, and a commit
+    // is refused until the member has its partitions.
+    let _ra = groups.join(join_request(&a, None, b"a"), &client("a"), start);
+    let _rb = groups.join(join_request(&b, None, b"b"), &client("b"), start);
+    assert_eq!(groups.describe("g").state, "CompletingRebalance");
+    assert_eq!(
+        commit(&mut groups, &a, generation + 1, 10),
+        REBALANCE_IN_PROGRESS
+    );
+}
+
+#[test]
+fn an_admin_commit_needs_an_empty_group() {
+    let mut groups = groups(1000);
+    let start = Instant::now();
+    assert_eq!(
+        commit(&mut groups, "", -1, 3),
+        0,
+        "a group nobody joined takes offsets"
+    );
+    let (_a, _b, _) = stable_pair(&mut groups, start);
+    assert_eq!(
+        commit(&mut groups, "", -1, 4),
+        UNKNOWN_MEMBER_ID,
+        "refused while members are active"
+    );
+    assert_eq!(groups.delete(vec!["g".into()])[0].1, NON_EMPTY_GROUP);
+}
+
+#[test]
+fn a_member_that_stops_heartbeating_is_removed_after_its_session_timeout() {
+    let mut groups = groups(1000);
+    let start = Instant::now();
+    let (a, b, generation) = stable_pair(&mut groups, start);
+    let session = Duration::from_millis(SESSION_MS as u64);
+    for second in 1..=12 {
+        let now = start + Duration::from_secs(second);
+        // Only a heartbeats; b crashed.
+        let error = heartbeat(&mut groups, &a, None, generation, now);
+        groups.tick(now);
+        if now < start + session {
+            assert_eq!(error, 0, "at {second} s");
+            assert_eq!(groups.describe("g").members.len(), 2);
+        }
+    }
+    let group = groups.describe("g");
+    assert_eq!(
+        group.state, "PreparingRebalance",
+        "b expired; a must rejoin"
+    );
+    assert!(group.members.iter().all(|m| m.member_id != b));
+}
+
+#[test]
+fn a_static_member_restarting_keeps_its_partitions_without_a_rebalance() {
+    // KIP-345: a known group.instance.id rejoining a stable group with the same
+    // subscription gets the current generation back; the old member id is fenced.
+    let mut groups = groups(0);
+    let start = Instant::now();
+    let mut first = later(groups.join(join_request("", Some("i-1"), b"s"), &client("s"), start));
+    let answer = ready(&mut first).expect("a lone member joins at once");
+    let old_id = answer.member_id.clone();
+    let generation = answer.generation;
+    let mut synced = later(sync(
+        &mut groups,
+        &old_id,
+        generation,
+        vec![(old_id.clone(), b"P0".to_vec())],
+        start,
+    ));
+    assert_eq!(ready(&mut synced).unwrap().assignment, b"P0");
+    // Restart: a new process, no member id, the same instance id.
+    let again = now_answer(groups.join(join_request("", Some("i-1"), b"s"), &client("s"), start));
+    assert_eq!(again.error, 0);
+    assert_eq!(
+        again.generation, generation,
+        "no new generation: no rebalance"
+    );
+    assert_ne!(again.member_id, old_id);
+    assert_eq!(groups.describe("g").state, "Stable");
+    let resynced = now_answer(sync(
+        &mut groups,
+        &again.member_id,
+        generation,
+        vec![],
+        start,
+    ));
+    assert_eq!(resynced.assignment, b"P0", "it keeps its partitions");
+    // The old incarnation, if still alive, is fenced.
+    assert_eq!(
+        heartbeat(&mut groups, &old_id, Some("i-1"), generation, start),
+        FENCED_INSTANCE_ID
+    );
+    assert_eq!(
+        heartbeat(
+            &mut groups,
+            &again.member_id,
+            Some("i-1"),
+            generation,
+            start
+        ),
+        0
+    );
+}
+
+#[test]
+fn describe_and_list_show_members_and_assignments() {
+    let mut groups = groups(1000);
+    let start = Instant::now();
+    let (a, b, _) = stable_pair(&mut groups, start);
+    let described = groups.describe("g");
+    assert_eq!(
+        (described.state.as_str(), described.protocol.as_str()),
+        ("Stable", "range")
+    );
+    let mut assignments: Vec<(String, Vec<u8>)> = described
+        .members
+        .iter()
+        .map(|m| (m.member_id.clone(), m.assignment.clone()))
+        .collect();
+    assignments.sort();
+    let mut expected = vec![(a, b"A".to_vec()), (b, b"B".to_vec())];
+    expected.sort();
+    assert_eq!(assignments, expected);
+    assert_eq!(
+        groups.list(),
+        vec![("g".to_string(), "consumer".to_string())]
+    );
+    assert_eq!(groups.describe("nobody").state, "Dead");
+}
+
+#[test]
+fn session_timeouts_outside_the_brokers_bounds_are_refused() {
+    let mut groups = groups(0);
+    let mut request = join_request("", None, b"x");
+    request.session_timeout_ms = 1000;
+    let answer = now_answer(groups.join(request, &client("x"), Instant::now()));
+    assert_eq!(answer.error, INVALID_SESSION_TIMEOUT);
+}
+
+#[test]
+fn a_member_with_no_common_assignor_is_refused() {
+    let mut groups = groups(1000);
+    let start = Instant::now();
+    stable_pair(&mut groups, start);
+    let mut request = join_request("", None, b"x");
+    request.protocols = vec![("roundrobin".into(), vec![])];
+    let answer = now_answer(groups.join(request, &client("x"), start));
+    assert_eq!(answer.error, INCONSISTENT_GROUP_PROTOCOL);
+}
