@@ -66,6 +66,18 @@ enum Command {
     Broker(BrokerCommand),
     /// Show which brokers the checker can use on this machine, and why not.
     Doctor,
+    /// Describe a consumer group: its state, members, and each partition's committed
+    /// offset, end offset and lag (like `kafka-consumer-groups.sh --describe`).
+    Group {
+        /// The group id.
+        group: String,
+        /// The broker (default: $KAFKA_BOOTSTRAP_SERVERS, else localhost:9092, as the labs).
+        #[arg(long, value_name = "HOST:PORT")]
+        bootstrap: Option<String>,
+        /// Also show the group's offsets on this topic (for an empty group).
+        #[arg(long)]
+        topic: Vec<String>,
+    },
     /// Grade a submission, or a class of them (for instructors): build in a sandbox, run
     /// every lab, report as text, JSON, JUnit, Exercism or GitHub Classroom results.
     Grade(checker::grade::Args),
@@ -135,6 +147,22 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Some(Command::Broker(BrokerCommand::Down)) => return broker_down().await,
+        Some(Command::Group {
+            group,
+            bootstrap,
+            topic,
+        }) => {
+            let bootstrap = bootstrap
+                .clone()
+                .unwrap_or_else(lab_contract::bootstrap_servers);
+            let (group, topics) = (group.clone(), topic.clone());
+            let report = tokio::task::spawn_blocking(move || {
+                checker::consumer_group::describe(&bootstrap, &group, &topics)
+            })
+            .await??;
+            print!("{}", checker::consumer_group::render(&report));
+            return Ok(ExitCode::SUCCESS);
+        }
         _ => {}
     }
     let info = InfoFile::load();
@@ -195,7 +223,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(code)
         }
         Some(Command::Broker(BrokerCommand::Up)) => broker_up(&select()?.choice).await,
-        Some(Command::Broker(BrokerCommand::Down | BrokerCommand::Serve { .. })) => {
+        Some(
+            Command::Broker(BrokerCommand::Down | BrokerCommand::Serve { .. })
+            | Command::Group { .. },
+        ) => {
             unreachable!("handled above")
         }
         Some(Command::Doctor) => doctor::run(&select()?).await.map(|()| ExitCode::SUCCESS),

@@ -1,0 +1,291 @@
+//! `checker group GROUP`: a consumer group's state, members and lag, as
+//! `kafka-consumer-groups.sh --describe` shows them, from any broker that serves
+//! DescribeGroups (the embedded one included).
+//!
+//! The members and their assignments come from DescribeGroups; the lag of each partition is
+//! its end offset minus the group's committed offset (OffsetFetch), as Kafka's tool computes
+//! it. Reading offsets this way does not join the group.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::groups::GroupInfo;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One partition of the group's report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionLag {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The group's committed offset, if any.
+    pub committed: Option<i64>,
+    /// The partition's end offset.
+    pub end: i64,
+    /// The member that owns it now, if any.
+    pub owner: Option<String>,
+}
+
+impl PartitionLag {
+    /// End offset minus committed offset; unknown without a commit.
+    pub fn lag(&self) -> Option<i64> {
+        self.committed.map(|c| (self.end - c).max(0))
+    }
+}
+
+/// A group as `checker group` reports it.
+#[derive(Debug, Clone)]
+pub struct GroupReport {
+    /// The group.
+    pub group: String,
+    /// `Stable`, `PreparingRebalance`, `Empty`, ... (`Dead` for an unknown group).
+    pub state: String,
+    /// The assignor chosen by the group.
+    pub assignor: String,
+    /// (member id, client id, host, partitions as `topic-p`) per member.
+    pub members: Vec<(String, String, String, Vec<(String, i32)>)>,
+    /// Every partition the group owns or has committed, with its lag.
+    pub partitions: Vec<PartitionLag>,
+}
+
+/// Describes `group` on the broker at `bootstrap`; `topics` adds topics whose committed
+/// offsets to show even when no member owns them (an empty group).
+pub fn describe(bootstrap: &str, group: &str, topics: &[String]) -> Result<GroupReport> {
+    let admin: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .context("cannot create a Kafka client")?;
+    let list = admin
+        .fetch_group_list(Some(group), TIMEOUT)
+        .map_err(|e| anyhow!("cannot describe group {group} at {bootstrap}: {e}"))?;
+    let info: &GroupInfo = list
+        .groups()
+        .iter()
+        .find(|g| g.name() == group)
+        .ok_or_else(|| anyhow!("the broker at {bootstrap} did not describe group {group}"))?;
+    let mut members = Vec::new();
+    let mut owners: BTreeMap<(String, i32), String> = BTreeMap::new();
+    for member in info.members() {
+        let owned = member
+            .assignment()
+            .map(parse_assignment)
+            .transpose()?
+            .unwrap_or_default();
+        for (topic, partition) in &owned {
+            owners.insert((topic.clone(), *partition), member.id().to_string());
+        }
+        members.push((
+            member.id().to_string(),
+            member.client_id().to_string(),
+            member.client_host().to_string(),
+            owned,
+        ));
+    }
+    let mut wanted: Vec<String> = owners.keys().map(|(t, _)| t.clone()).collect();
+    wanted.extend(topics.iter().cloned());
+    wanted.sort();
+    wanted.dedup();
+    let mut partitions = Vec::new();
+    for topic in wanted {
+        let metadata = admin
+            .fetch_metadata(Some(&topic), TIMEOUT)
+            .with_context(|| format!("cannot read the metadata of {topic}"))?;
+        let Some(meta) = metadata.topics().first() else {
+            continue;
+        };
+        let mut list = TopicPartitionList::new();
+        for p in meta.partitions() {
+            list.add_partition(&topic, p.id());
+        }
+        let committed = admin
+            .committed_offsets(list, TIMEOUT)
+            .with_context(|| format!("cannot read group {group}'s offsets of {topic}"))?;
+        for element in committed.elements() {
+            let (_, end) = admin
+                .fetch_watermarks(&topic, element.partition(), TIMEOUT)
+                .with_context(|| {
+                    format!(
+                        "cannot read the end offset of {topic}-{}",
+                        element.partition()
+                    )
+                })?;
+            partitions.push(PartitionLag {
+                topic: topic.clone(),
+                partition: element.partition(),
+                committed: match element.offset() {
+                    Offset::Offset(o) => Some(o),
+                    _ => None,
+                },
+                end,
+                owner: owners.get(&(topic.clone(), element.partition())).cloned(),
+            });
+        }
+    }
+    Ok(GroupReport {
+        group: group.to_string(),
+        state: info.state().to_string(),
+        assignor: info.protocol().to_string(),
+        members,
+        partitions,
+    })
+}
+
+/// Reads a ConsumerProtocolAssignment (version, [topic, [partition]], user data).
+pub fn parse_assignment(bytes: &[u8]) -> Result<Vec<(String, i32)>> {
+    if bytes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut at = 0usize;
+    let mut take = |n: usize| -> Result<&[u8]> {
+        let slice = bytes
+            .get(at..at + n)
+            .ok_or_else(|| anyhow!("assignment cut short"))?;
+        at += n;
+        Ok(slice)
+    };
+    take(2)?; // version
+    let topics = i32::from_be_bytes(take(4)?.try_into()?);
+    let mut owned = Vec::new();
+    for _ in 0..topics.max(0) {
+        let length = i16::from_be_bytes(take(2)?.try_into()?);
+        if length < 0 {
+            bail!("assignment names a null topic");
+        }
+        let topic = String::from_utf8_lossy(take(length as usize)?).into_owned();
+        let count = i32::from_be_bytes(take(4)?.try_into()?);
+        for _ in 0..count.max(0) {
+            owned.push((topic.clone(), i32::from_be_bytes(take(4)?.try_into()?)));
+        }
+    }
+    Ok(owned)
+}
+
+/// The report as Kafka's tool prints it: a state line, then one row per partition.
+pub fn render(report: &GroupReport) -> String {
+    let mut out = format!(
+        "Consumer group '{}' is {} with {} member{}{}.\n\n",
+        report.group,
+        report.state,
+        report.members.len(),
+        if report.members.len() == 1 { "" } else { "s" },
+        if report.assignor.is_empty() {
+            String::new()
+        } else {
+            format!(" (assignor {})", report.assignor)
+        }
+    );
+    out.push_str(&format!(
+        "{:<24} {:>9} {:>14} {:>14} {:>6}  {}\n",
+        "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID"
+    ));
+    for p in &report.partitions {
+        let dash = || "-".to_string();
+        out.push_str(&format!(
+            "{:<24} {:>9} {:>14} {:>14} {:>6}  {}\n",
+            p.topic,
+            p.partition,
+            p.committed.map_or_else(dash, |c| c.to_string()),
+            p.end,
+            p.lag().map_or_else(dash, |l| l.to_string()),
+            p.owner.clone().unwrap_or_else(dash),
+        ));
+    }
+    for (id, client, host, owned) in &report.members {
+        if owned.is_empty() {
+            out.push_str(&format!(
+                "idle member {id} ({client}, {host}) owns no partition\n"
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_assignment_is_read() {
+        let mut bytes = vec![0, 1]; // version
+        bytes.extend_from_slice(&1i32.to_be_bytes());
+        bytes.extend_from_slice(&5i16.to_be_bytes());
+        bytes.extend_from_slice(b"click");
+        bytes.extend_from_slice(&2i32.to_be_bytes());
+        bytes.extend_from_slice(&0i32.to_be_bytes());
+        bytes.extend_from_slice(&2i32.to_be_bytes());
+        bytes.extend_from_slice(&(-1i32).to_be_bytes()); // no user data
+        assert_eq!(
+            parse_assignment(&bytes).unwrap(),
+            vec![("click".to_string(), 0), ("click".to_string(), 2)]
+        );
+        assert!(parse_assignment(&bytes[..9]).is_err());
+        assert!(parse_assignment(&[]).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_live_group_is_described_with_its_lag() {
+        use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+        let broker = crate::broker::embedded::start().unwrap();
+        broker.create_topic("lagging", 2).unwrap();
+        let bootstrap = broker.bootstrap().to_string();
+        let report = tokio::task::spawn_blocking(move || {
+            let producer: BaseProducer = ClientConfig::new()
+                .set("bootstrap.servers", &bootstrap)
+                .create()
+                .unwrap();
+            for i in 0..5 {
+                producer
+                    .send(
+                        BaseRecord::<(), str>::to("lagging")
+                            .payload("x")
+                            .partition(i % 2),
+                    )
+                    .unwrap();
+            }
+            producer.flush(TIMEOUT).unwrap();
+            let member: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", &bootstrap)
+                .set("group.id", "describe-me")
+                .set("enable.auto.commit", "false")
+                .create()
+                .unwrap();
+            member.subscribe(&["lagging"]).unwrap();
+            let start = std::time::Instant::now();
+            while member.assignment().map_or(0, |a| a.count()) < 2 {
+                assert!(start.elapsed() < Duration::from_secs(20), "never assigned");
+                let _ = member.poll(Duration::from_millis(50));
+            }
+            let mut commit = TopicPartitionList::new();
+            commit
+                .add_partition_offset("lagging", 0, Offset::Offset(1))
+                .unwrap();
+            member
+                .commit(&commit, rdkafka::consumer::CommitMode::Sync)
+                .unwrap();
+            let report = describe(&bootstrap, "describe-me", &[]).unwrap();
+            drop(member);
+            report
+        })
+        .await
+        .unwrap();
+        assert_eq!(report.state, "Stable");
+        assert_eq!(report.members.len(), 1);
+        let p0 = &report.partitions[0];
+        assert_eq!((p0.committed, p0.end, p0.lag()), (Some(1), 3, Some(2)));
+        let p1 = &report.partitions[1];
+        assert_eq!((p1.committed, p1.end, p1.lag()), (None, 2, None));
+        assert!(p0.owner.is_some());
+        let text = render(&report);
+        assert!(
+            text.starts_with("Consumer group 'describe-me' is Stable with 1 member"),
+            "{text}"
+        );
+    }
+}
