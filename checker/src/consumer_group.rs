@@ -38,6 +38,19 @@ impl PartitionLag {
     }
 }
 
+/// A member of the group.
+#[derive(Debug, Clone)]
+pub struct GroupMember {
+    /// Its member id.
+    pub id: String,
+    /// Its `client.id`.
+    pub client_id: String,
+    /// Where it connects from.
+    pub host: String,
+    /// The (topic, partition) pairs it owns.
+    pub owned: Vec<(String, i32)>,
+}
+
 /// A group as `checker group` reports it.
 #[derive(Debug, Clone)]
 pub struct GroupReport {
@@ -47,8 +60,8 @@ pub struct GroupReport {
     pub state: String,
     /// The assignor chosen by the group.
     pub assignor: String,
-    /// (member id, client id, host, partitions as `topic-p`) per member.
-    pub members: Vec<(String, String, String, Vec<(String, i32)>)>,
+    /// Its members.
+    pub members: Vec<GroupMember>,
     /// Every partition the group owns or has committed, with its lag.
     pub partitions: Vec<PartitionLag>,
 }
@@ -81,12 +94,12 @@ pub fn describe(bootstrap: &str, group: &str, topics: &[String]) -> Result<Group
         for (topic, partition) in &owned {
             owners.insert((topic.clone(), *partition), member.id().to_string());
         }
-        members.push((
-            member.id().to_string(),
-            member.client_id().to_string(),
-            member.client_host().to_string(),
+        members.push(GroupMember {
+            id: member.id().to_string(),
+            client_id: member.client_id().to_string(),
+            host: member.client_host().to_string(),
             owned,
-        ));
+        });
     }
     let mut wanted: Vec<String> = owners.keys().map(|(t, _)| t.clone()).collect();
     wanted.extend(topics.iter().cloned());
