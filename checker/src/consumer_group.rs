@@ -210,12 +210,11 @@ pub fn render(report: &GroupReport) -> String {
             p.owner.clone().unwrap_or_else(dash),
         ));
     }
-    for (id, client, host, owned) in &report.members {
-        if owned.is_empty() {
-            out.push_str(&format!(
-                "idle member {id} ({client}, {host}) owns no partition\n"
-            ));
-        }
+    for member in report.members.iter().filter(|m| m.owned.is_empty()) {
+        out.push_str(&format!(
+            "idle member {} ({}, {}) owns no partition\n",
+            member.id, member.client_id, member.host
+        ));
     }
     out
 }
