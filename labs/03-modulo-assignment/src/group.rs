@@ -25,8 +25,9 @@ pub async fn consume(topic: &str, group: &str, size: usize) {
     for member in members {
         committed.push(member.await.expect("a consumer task panicked"));
     }
-    // Closing sends LeaveGroup. None closes before all have committed: once one member
-    // leaves, the broker refuses the others' commits until the group has rebalanced.
+    // Closing sends LeaveGroup, which starts a rebalance. None closes before all have
+    // committed: once the others have rejoined, a commit from the old generation is refused
+    // (REBALANCE_IN_PROGRESS, then ILLEGAL_GENERATION).
     drop(committed);
 }
 

@@ -31,7 +31,8 @@ async fn main() {
     }
     // Dropping a consumer closes it, and closing sends LeaveGroup, so the group rebalances at
     // once instead of waiting for a session to expire. Closing none before all have
-    // committed matters: once one member leaves, the broker refuses the others' commits
-    // until the group has rebalanced.
+    // committed matters: a leave starts a rebalance, and once the others have rejoined, a
+    // commit from the old generation is refused (REBALANCE_IN_PROGRESS, then
+    // ILLEGAL_GENERATION). Kafka accepts it only while the group waits for them to rejoin.
     drop(committed);
 }

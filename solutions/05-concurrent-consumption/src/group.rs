@@ -29,9 +29,10 @@ pub async fn run(topic: &str, group: &str, consumers: usize, work: Duration) {
     for worker in workers {
         idle.push(worker.await.expect("a worker panicked"));
     }
-    // Closing a consumer sends LeaveGroup, and from then on the broker refuses the other
-    // members' commits until the group has rebalanced. So none is closed while any worker
-    // still has a message to commit.
+    // Closing a consumer sends LeaveGroup, which starts a rebalance. Once the other members
+    // have rejoined, a commit from the old generation is refused (REBALANCE_IN_PROGRESS, then
+    // ILLEGAL_GENERATION), and under an eager assignor they give up their partitions first.
+    // So none is closed while any worker still has a message to commit.
     drop(idle);
     // ANCHOR_END: solution
 }

@@ -1,0 +1,114 @@
+//! The CI workflow that runs the course against Apache Kafka (`.github/workflows/kafka.yml`).
+//!
+//! It cannot run on the course's own machines (no registry for `apache/kafka`), so this test
+//! checks what it can here: the file is valid YAML, a job runs every solution with the
+//! container backend, and the image it pulls and passes is the checker's default.
+
+use std::path::{Path, PathBuf};
+
+use checker::broker::DEFAULT_IMAGE;
+use serde_norway::Value;
+
+fn workflow_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("checker/ has a parent")
+        .join(".github/workflows/kafka.yml")
+}
+
+fn workflow() -> Value {
+    let text = std::fs::read_to_string(workflow_path()).expect("the workflow file exists");
+    serde_norway::from_str(&text).expect("the workflow is valid YAML")
+}
+
+/// Every `run` command of every step of every job.
+fn run_commands(workflow: &Value) -> Vec<String> {
+    let jobs = workflow["jobs"]
+        .as_mapping()
+        .expect("the workflow has jobs");
+    jobs.values()
+        .flat_map(|job| {
+            job["steps"]
+                .as_sequence()
+                .expect("every job has steps")
+                .iter()
+                .filter_map(|step| step["run"].as_str().map(str::to_string))
+        })
+        .collect()
+}
+
+/// The value after `--image` in `command`.
+fn image_of(command: &str) -> Option<&str> {
+    let mut words = command.split_whitespace();
+    words.find(|word| *word == "--image")?;
+    words.next()
+}
+
+#[test]
+fn the_workflow_has_a_name_triggers_and_a_job_on_ubuntu() {
+    let workflow = workflow();
+    assert!(
+        workflow["name"].as_str().is_some(),
+        "the workflow has a name"
+    );
+    // serde_norway reads YAML 1.2, where `on` is a plain key, as GitHub reads it.
+    assert!(!workflow["on"].is_null(), "the workflow says when it runs");
+    let runs_on: Vec<_> = workflow["jobs"]
+        .as_mapping()
+        .expect("jobs")
+        .values()
+        .filter_map(|job| job["runs-on"].as_str())
+        .collect();
+    assert!(
+        runs_on.contains(&"ubuntu-latest"),
+        "a job runs on ubuntu-latest (Docker is there): {runs_on:?}"
+    );
+}
+
+#[test]
+fn a_job_verifies_every_solution_on_apache_kafka_in_a_container() {
+    let commands = run_commands(&workflow());
+    let verify: Vec<_> = commands
+        .iter()
+        .filter(|command| command.contains("verify --all --solution"))
+        .collect();
+    assert_eq!(
+        verify.len(),
+        1,
+        "one step runs verify --all --solution: {commands:?}"
+    );
+    let verify = verify[0];
+    assert!(
+        verify.contains("cargo run -p checker --"),
+        "it runs the checker from the workspace: {verify}"
+    );
+    assert!(
+        verify.contains("--broker container"),
+        "it uses the container backend: {verify}"
+    );
+    assert_eq!(
+        image_of(verify),
+        Some(DEFAULT_IMAGE),
+        "it passes the checker's default image: {verify}"
+    );
+}
+
+#[test]
+fn the_image_is_apache_kafka_4_and_the_pulled_one() {
+    let (name, tag) = DEFAULT_IMAGE.split_once(':').expect("the image has a tag");
+    assert_eq!(name, "apache/kafka");
+    assert!(tag.starts_with("4."), "a Kafka 4.x tag: {tag}");
+    assert!(
+        tag.split('.').all(|part| part.parse::<u32>().is_ok()),
+        "a pinned release, not a moving tag: {tag}"
+    );
+    let pulls: Vec<_> = run_commands(&workflow())
+        .into_iter()
+        .filter(|command| command.starts_with("docker pull"))
+        .collect();
+    assert_eq!(
+        pulls,
+        [format!("docker pull {DEFAULT_IMAGE}")],
+        "the workflow pulls exactly the image it runs"
+    );
+}
