@@ -39,9 +39,9 @@ use tokio::sync::{Mutex, OnceCell};
 
 use crate::broker::{Broker, BrokerChoice};
 use crate::info_file::{InfoFile, LabInfo};
-use crate::scenario::Failure;
+use crate::snapshot::Comparison;
 use crate::status::Status as LiveStatus;
-use crate::{report, snapshot, verify};
+use crate::verify;
 
 use self::build::Built;
 use self::locate::Located;
@@ -439,7 +439,13 @@ impl Grader {
         sandbox.sweep();
         let verdict = match played {
             Err(failure) => Err((failure, false)),
-            Ok(()) => compare(lab, &transcript),
+            Ok(()) => {
+                let comparison = Comparison::of(lab, &transcript);
+                let mismatch = matches!(comparison, Comparison::Differs(_));
+                comparison
+                    .failure(lab)
+                    .map_or(Ok(()), |f| Err((f, mismatch)))
+            }
         };
         match verdict {
             Ok(()) => {
@@ -485,29 +491,6 @@ impl Drop for Grader {
     fn drop(&mut self) {
         workspace::release_scratch(&self.scratch, self.options.keep);
     }
-}
-
-/// Compares a finished run's transcript with the reviewed snapshot, as `checker verify`
-/// does; the failure's flag says it is the output, not a step, that is wrong.
-fn compare(lab: &LabInfo, transcript: &str) -> std::result::Result<(), (Failure, bool)> {
-    let Some(expected) = snapshot::expected(&lab.dir()) else {
-        let failure = Failure {
-            step: None,
-            message: format!("lab {} has no reviewed snapshot yet", lab.number),
-            details: Vec::new(),
-        };
-        return Err((failure, false));
-    };
-    if snapshot::matches(&expected, transcript) {
-        return Ok(());
-    }
-    let failure = Failure {
-        step: None,
-        message: "every check passed, but the output differs from the reviewed solution's"
-            .to_string(),
-        details: vec![report::render_diff(&expected, transcript)],
-    };
-    Err((failure, true))
 }
 
 fn blank(lab: &LabInfo) -> LabResult {

@@ -5,6 +5,7 @@ pub mod book_preprocessor;
 pub mod broker;
 pub mod cargo_build;
 pub mod config_file;
+pub mod diff;
 pub mod doctor;
 pub mod grade;
 pub mod hint;

@@ -3,10 +3,8 @@
 use std::fmt::Write;
 
 use console::style;
-use similar::ChangeTag;
 
 use crate::info_file::LabInfo;
-use crate::snapshot;
 use crate::verify::{Outcome, Verdict};
 
 /// Where a verdict is shown, which decides how the report says to get the next hint.
@@ -122,22 +120,6 @@ pub fn short_verdict(outcome: &Outcome) -> String {
     }
 }
 
-/// A diff of the expected and seen transcripts, `-` for expected lines and `+` for seen
-/// ones, coloured on a terminal.
-pub fn render_diff(expected: &str, actual: &str) -> String {
-    let mut text = String::from("expected (-) and seen (+):\n");
-    for (tag, line) in snapshot::diff(expected, actual) {
-        let line = match tag {
-            ChangeTag::Delete => style(format!("-{line}")).red().to_string(),
-            ChangeTag::Insert => style(format!("+{line}")).green().to_string(),
-            ChangeTag::Equal => format!(" {line}"),
-        };
-        text.push_str(&line);
-        text.push('\n');
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -165,7 +147,7 @@ mod tests {
     #[test]
     fn a_failure_says_step_then_evidence_then_hint() {
         let lab = lab();
-        let diff = render_diff("sent order1\nsent order2\n", "sent order1\nsent order3\n");
+        let diff = crate::diff::render("sent order1\nsent order2\n", "sent order1\nsent order3\n");
         let text = console::strip_ansi_codes(&render(
             &lab,
             &failed(Some(2), vec![diff]),

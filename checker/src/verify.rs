@@ -11,7 +11,7 @@ use crate::cargo_build::{self, BuildError};
 use crate::info_file::LabInfo;
 use crate::lab::Variant;
 use crate::scenario::{self, Failure, Run};
-use crate::snapshot;
+use crate::snapshot::Comparison;
 use crate::status::Status;
 
 /// The longest a whole scenario may take before the lab counts as hanging.
@@ -93,7 +93,9 @@ pub async fn check(
 
     let verdict = match played {
         Err(failure) => Verdict::Failed(failure),
-        Ok(()) if settings.compare_snapshot => compare(lab, &transcript),
+        Ok(()) if settings.compare_snapshot => Comparison::of(lab, &transcript)
+            .failure(lab)
+            .map_or(Verdict::Passed, Verdict::Failed),
         Ok(()) => Verdict::Passed,
     };
     Ok(Outcome {
@@ -135,29 +137,6 @@ pub async fn play(
         )))
     });
     (played, run.transcript.render(run.nonce()))
-}
-
-fn compare(lab: &LabInfo, transcript: &str) -> Verdict {
-    let Some(expected) = snapshot::expected(&lab.dir()) else {
-        return Verdict::Failed(Failure {
-            step: None,
-            message: format!(
-                "lab {} has no reviewed snapshot yet (checker/snapshots/{}.snap): run the checker's tests and `cargo insta review`",
-                lab.number,
-                lab.dir()
-            ),
-            details: Vec::new(),
-        });
-    };
-    if snapshot::matches(&expected, transcript) {
-        return Verdict::Passed;
-    }
-    Verdict::Failed(Failure {
-        step: None,
-        message: "every check passed, but the output differs from the reviewed solution's"
-            .to_string(),
-        details: vec![crate::report::render_diff(&expected, transcript)],
-    })
 }
 
 #[cfg(test)]
