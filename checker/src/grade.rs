@@ -21,7 +21,7 @@
 //!   the grading user may write (`/tmp`, another student's folder): run class grading in a
 //!   container or as a dedicated user for that.
 
-pub mod build;
+pub mod builds;
 pub mod class;
 pub mod formats;
 pub mod locate;
@@ -43,9 +43,9 @@ use crate::snapshot::Comparison;
 use crate::status::Status as LiveStatus;
 use crate::verify;
 
-use self::build::Built;
 use self::locate::Located;
 use self::workspace::Workspace;
+use crate::cargo_build::{Built, CargoBuild};
 
 /// Points a passed lab earns; a lab that fails, does not compile or is missing earns none.
 ///
@@ -355,7 +355,7 @@ impl Grader {
                 let _cache = self.builds.lock().await;
                 let empty = Located::default();
                 let result = async {
-                    let _lock = build::BuildLock::acquire(&self.options.target_dir).await?;
+                    let _lock = builds::BuildLock::acquire(&self.options.target_dir).await?;
                     let workspace = Workspace::create(
                         &self.scratch,
                         "prime",
@@ -363,15 +363,15 @@ impl Grader {
                         &self.info,
                         &empty,
                     )?;
-                    let built = build::cargo_build(
+                    let built = grader_build(
                         &workspace.root(),
                         "lab-contract",
                         &self.options.target_dir,
                         PRIME_TIMEOUT,
-                        false,
                     )
+                    .library()
                     .await?;
-                    if let Built::DoesNotCompile(messages) = built {
+                    if let Err(messages) = built {
                         bail!("the course's lab-contract does not build:\n{messages}");
                     }
                     Ok(())
@@ -399,14 +399,14 @@ impl Grader {
             match cache.get(&key) {
                 Some(built) => built.clone(),
                 None => {
-                    let _lock = build::BuildLock::acquire(&self.options.target_dir).await?;
-                    let built = build::cargo_build(
+                    let _lock = builds::BuildLock::acquire(&self.options.target_dir).await?;
+                    let built = grader_build(
                         &workspace.root(),
                         &lab.package(),
                         &self.options.target_dir,
                         self.options.build_timeout,
-                        true,
                     )
+                    .program()
                     .await?;
                     // Copied out while the lock is held: the next build of the same
                     // package name overwrites cargo's copy in the shared target folder.
@@ -491,6 +491,16 @@ impl Drop for Grader {
     fn drop(&mut self) {
         workspace::release_scratch(&self.scratch, self.options.keep);
     }
+}
+
+/// A build of code the grader does not trust: into the run's shared target folder, within
+/// `limit`, its output capped and plain.
+fn grader_build(root: &Path, package: &str, target_dir: &Path, limit: Duration) -> CargoBuild {
+    CargoBuild::new(root, package)
+        .target_dir(target_dir)
+        .time_limit(limit)
+        .capped_output()
+        .colour(false)
 }
 
 fn blank(lab: &LabInfo) -> LabResult {

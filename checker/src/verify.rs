@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::broker::Broker;
-use crate::cargo_build::{self, BuildError};
+use crate::cargo_build::{self, Built, CargoBuild};
 use crate::info_file::LabInfo;
 use crate::lab::Variant;
 use crate::scenario::{self, Failure, Run};
@@ -72,16 +72,15 @@ pub async fn check(
     } else {
         Status::start(format!("Building {package}"))
     };
-    let binary = match cargo_build::build(root, &package).await {
-        Ok(binary) => binary,
-        Err(BuildError::Compile(messages)) => {
+    let binary = match CargoBuild::new(root, &package).program().await? {
+        Built::Binary(binary) => binary,
+        Built::DoesNotCompile(messages) => {
             return Ok(Outcome {
                 verdict: Verdict::DoesNotCompile(messages),
                 transcript: None,
                 took: started.elapsed(),
             })
         }
-        Err(BuildError::Cargo(e)) => return Err(e),
     };
     status.update(format!(
         "Running lab {} on the {}",
