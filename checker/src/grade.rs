@@ -40,7 +40,8 @@ use tokio::sync::{Mutex, OnceCell};
 use crate::broker::{Broker, BrokerChoice};
 use crate::info_file::{InfoFile, LabInfo};
 use crate::snapshot::Comparison;
-use crate::status::Status as LiveStatus;
+use crate::status::LiveStatus;
+use crate::verdict::{Label, Status};
 use crate::verify;
 
 use self::locate::Located;
@@ -111,32 +112,6 @@ pub struct Args {
     pub keep: bool,
 }
 
-/// How a lab came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    /// Every check passed and the output matches the reviewed solution's.
-    Passed,
-    /// The program ran and a check failed (or it crashed, hung, flooded).
-    Failed,
-    /// The crate does not compile (or its build did not finish in time).
-    DoesNotCompile,
-    /// The submission holds no crate for this lab.
-    Missing,
-}
-
-impl Status {
-    /// The word used in tables and the JSON report.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Passed => "passed",
-            Status::Failed => "failed",
-            Status::DoesNotCompile => "does-not-compile",
-            Status::Missing => "missing",
-        }
-    }
-}
-
 /// The grade of one lab of one submission.
 #[derive(Debug, Clone, Serialize)]
 pub struct LabResult {
@@ -167,6 +142,13 @@ pub struct LabResult {
     pub notes: Vec<String>,
     /// Wall time of the lab's build and run, in milliseconds.
     pub took_ms: u64,
+}
+
+impl LabResult {
+    /// The verdict as the reports name it.
+    pub fn label(&self) -> Label {
+        Label::new(self.status, self.failed_step, self.output_mismatch)
+    }
 }
 
 /// Whether the submission folder was left exactly as it was.

@@ -20,6 +20,7 @@ pub mod snapshot;
 pub mod state_file;
 pub mod status;
 pub mod transcript;
+pub mod verdict;
 pub mod verify;
 pub mod verify_all;
 pub mod watch;

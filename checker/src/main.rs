@@ -225,7 +225,7 @@ async fn verify_one(
     };
     let root = lab::course_root()?;
     let broker = {
-        let _status = status::Status::start(format!("Starting the {} broker", choice.kind()));
+        let _status = status::LiveStatus::start(format!("Starting the {} broker", choice.kind()));
         Broker::connect(choice).await?
     };
     let variant = if solution {
@@ -257,7 +257,8 @@ async fn verify_one(
 async fn broker_up(choice: &BrokerChoice) -> Result<ExitCode> {
     if let BrokerChoice::Container { image } = choice {
         let (container, was_running) = {
-            let _status = status::Status::start(format!("Starting Kafka ({image}) in a container"));
+            let _status =
+                status::LiveStatus::start(format!("Starting Kafka ({image}) in a container"));
             ContainerBroker::up(image).await?
         };
         let broker = Broker::Container(container);

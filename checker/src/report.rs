@@ -39,33 +39,26 @@ pub fn print_for(lab: &LabInfo, outcome: &Outcome, audience: Audience) {
 pub fn render(lab: &LabInfo, outcome: &Outcome, audience: Audience) -> String {
     let name = format!("Lab {} · {}", lab.number, lab.title);
     let took = style(format!("({:.1} s)", outcome.took.as_secs_f64())).dim();
+    let label = outcome.verdict.label();
+    let mark = if label.passed() {
+        style(label.mark()).green().bold()
+    } else {
+        style(label.mark()).red().bold()
+    };
     let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "{mark} {} {} {took}",
+        style(name).bold(),
+        label.headline()
+    );
     match &outcome.verdict {
-        Verdict::Passed => {
-            let _ = writeln!(
-                text,
-                "{} {} passed {took}",
-                style("✓").green().bold(),
-                style(name).bold()
-            );
-        }
+        Verdict::Passed => {}
         Verdict::DoesNotCompile(messages) => {
-            let _ = writeln!(
-                text,
-                "{} {} does not compile {took}",
-                style("✗").red().bold(),
-                style(name).bold()
-            );
             let _ = writeln!(text, "{messages}");
             next_step(&mut text, lab, audience);
         }
         Verdict::Failed(failure) => {
-            let _ = writeln!(
-                text,
-                "{} {} failed {took}",
-                style("✗").red().bold(),
-                style(name).bold()
-            );
             // 1. Which step of the problem statement failed.
             if let Some(step) = failure.step {
                 let statement = lab.steps.get(step - 1).map(String::as_str).unwrap_or("");
@@ -106,18 +99,6 @@ fn next_step(text: &mut String, lab: &LabInfo, audience: Audience) {
             style("h").cyan().bold()
         ),
     };
-}
-
-/// A one-line verdict for a table of labs: `passed`, `failed at step 2`, `does not compile`.
-pub fn short_verdict(outcome: &Outcome) -> String {
-    match &outcome.verdict {
-        Verdict::Passed => "passed".to_string(),
-        Verdict::DoesNotCompile(_) => "does not compile".to_string(),
-        Verdict::Failed(failure) => match failure.step {
-            Some(step) => format!("failed at step {step}"),
-            None => "failed".to_string(),
-        },
-    }
 }
 
 #[cfg(test)]
@@ -177,14 +158,5 @@ mod tests {
         assert!(!watch.contains("Step"), "no step to name: {watch}");
         let solution = render(&lab, &outcome, Audience::Solution);
         assert!(solution.contains("report it as a bug"), "{solution}");
-    }
-
-    #[test]
-    fn short_verdicts_name_the_step() {
-        assert_eq!(
-            short_verdict(&failed(Some(3), Vec::new())),
-            "failed at step 3"
-        );
-        assert_eq!(short_verdict(&failed(None, Vec::new())), "failed");
     }
 }

@@ -12,7 +12,8 @@ use crate::info_file::LabInfo;
 use crate::lab::Variant;
 use crate::scenario::{self, Failure, Run};
 use crate::snapshot::Comparison;
-use crate::status::Status;
+use crate::status::LiveStatus;
+use crate::verdict::Label;
 
 /// The longest a whole scenario may take before the lab counts as hanging.
 pub const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
@@ -37,6 +38,18 @@ pub struct Outcome {
     pub transcript: Option<String>,
     /// Wall time of build and scenario.
     pub took: Duration,
+}
+
+impl Verdict {
+    /// The verdict as the reports name it. Verify words a failed output comparison as any
+    /// failure before a step: its message says what differs.
+    pub fn label(&self) -> Label {
+        match self {
+            Verdict::Passed => Label::Passed,
+            Verdict::Failed(failure) => failure.step.map_or(Label::Failed, Label::FailedAtStep),
+            Verdict::DoesNotCompile(_) => Label::DoesNotCompile,
+        }
+    }
 }
 
 impl Outcome {
@@ -65,12 +78,12 @@ pub async fn check(
     let started = Instant::now();
     let package = settings.variant.package(lab);
     let status = if lacks_librdkafka(&cargo_build::target_folder(root)) {
-        Status::start(format!(
+        LiveStatus::start(format!(
             "Building {package}. The first build also compiles librdkafka (C), which takes a \
              few minutes; later builds take seconds"
         ))
     } else {
-        Status::start(format!("Building {package}"))
+        LiveStatus::start(format!("Building {package}"))
     };
     let binary = match CargoBuild::new(root, &package).program().await? {
         Built::Binary(binary) => binary,

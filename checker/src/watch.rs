@@ -25,7 +25,7 @@ use crate::info_file::{InfoFile, LabInfo};
 use crate::lab::Variant;
 use crate::report::{self, Audience};
 use crate::state_file::{LabState, StateFile};
-use crate::status::Status;
+use crate::status::LiveStatus;
 use crate::{hint, list, reset, verify};
 
 pub use files::lab_of_change;
@@ -69,7 +69,7 @@ pub async fn run(
         return Ok(ExitCode::SUCCESS);
     };
     let broker = {
-        let _status = Status::start(format!("Starting the {} broker", choice.kind()));
+        let _status = LiveStatus::start(format!("Starting the {} broker", choice.kind()));
         Broker::connect(choice).await?
     };
     let (sender, mut events) = mpsc::unbounded_channel();
