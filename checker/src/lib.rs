@@ -3,14 +3,13 @@
 
 pub mod book_preprocessor;
 pub mod broker;
+pub mod broker_choice;
 pub mod cargo_build;
-pub mod config_file;
 pub mod diff;
 pub mod doctor;
 pub mod grade;
 pub mod hint;
 pub mod info_file;
-pub mod lab;
 pub mod list;
 pub mod process;
 pub mod report;

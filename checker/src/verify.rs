@@ -8,8 +8,7 @@ use anyhow::Result;
 
 use crate::broker::Broker;
 use crate::cargo_build::{self, Built, CargoBuild};
-use crate::info_file::LabInfo;
-use crate::lab::Variant;
+use crate::info_file::{LabInfo, Variant};
 use crate::scenario::{self, Failure, Run};
 use crate::snapshot::Comparison;
 use crate::status::LiveStatus;

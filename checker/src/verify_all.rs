@@ -10,8 +10,7 @@ use anyhow::Result;
 use console::style;
 
 use crate::broker::{Broker, BrokerChoice};
-use crate::info_file::{InfoFile, LabInfo};
-use crate::lab::Variant;
+use crate::info_file::{InfoFile, LabInfo, Variant};
 use crate::state_file::StateFile;
 use crate::status::LiveStatus;
 use crate::verify::{self, Settings};
