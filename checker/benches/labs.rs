@@ -8,8 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use checker::broker::{Broker, BrokerChoice};
-use checker::info_file::InfoFile;
-use checker::lab::Variant;
+use checker::info_file::{InfoFile, Variant};
 use checker::verify::{self, Settings, Verdict};
 
 #[tokio::main]

@@ -166,7 +166,9 @@ pub fn expand(content: &str, info: &InfoFile, chapter_dir: &Path) -> Result<Expa
         let (Some(kind), Some(query), None) = (words.next(), words.next(), words.next()) else {
             bail!("marker {marker} must name one lab, as in {{{{#lab-info 1}}}}");
         };
-        let lab = crate::lab::find(info, query).with_context(|| format!("marker {marker}"))?;
+        let lab = info
+            .find(query)
+            .with_context(|| format!("marker {marker}"))?;
         match kind {
             "lab-title" => {
                 let name = format!("Lab {}: {}", lab.number, lab.title);

@@ -7,7 +7,7 @@ use console::style;
 
 use crate::broker::container::{self, ContainerInfo, Engine};
 use crate::broker::{probe, BrokerChoice};
-use crate::config_file::{Selection, BROKER_VAR, FILE_NAME};
+use crate::broker_choice::{Selection, BROKER_VAR, FILE_NAME};
 
 /// One backend's verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,7 +209,7 @@ pub async fn external(selection: &Selection) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config_file::{resolve_with, ConfigFile};
+    use crate::broker_choice::{resolve_with, ConfigFile};
 
     #[tokio::test]
     async fn the_embedded_broker_is_always_usable() {

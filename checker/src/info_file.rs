@@ -1,8 +1,12 @@
-//! The course manifest, `labs/info.toml`: every lab's metadata in one place.
+//! The course's labs: the manifest `labs/info.toml` with every lab's metadata, naming a lab
+//! on the command line, and finding its crates on disk.
 //!
-//! The checker embeds the file at compile time, so a submission being graded cannot change
-//! the labs it is graded against.
+//! The checker embeds the manifest at compile time, so a submission being graded cannot
+//! change the labs it is graded against.
 
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 /// The manifest as written in `labs/info.toml`.
@@ -50,8 +54,34 @@ impl InfoFile {
         Self::parse(MANIFEST).expect("labs/info.toml is malformed")
     }
 
-    fn parse(text: &str) -> Result<InfoFile, toml::de::Error> {
+    fn parse(text: &str) -> std::result::Result<InfoFile, toml::de::Error> {
         toml::from_str(text)
+    }
+
+    /// Finds a lab by its number (`3`, `03`) or its name (`modulo-assignment`,
+    /// `03-modulo-assignment`).
+    pub fn find(&self, query: &str) -> Result<&LabInfo> {
+        let query = query.trim().to_ascii_lowercase();
+        let found = self.labs.iter().find(|lab| {
+            query.parse::<usize>().ok() == Some(lab.number)
+                || query == lab.name
+                || query == lab.dir()
+                || query == lab.package()
+        });
+        match found {
+            Some(lab) => Ok(lab),
+            None => {
+                let known: Vec<String> = self
+                    .labs
+                    .iter()
+                    .map(|lab| format!("  {:>2}  {:<24} {}", lab.number, lab.name, lab.title))
+                    .collect();
+                bail!(
+                    "there is no lab called {query:?}. The labs are:\n{}\nName a lab by its number or its name.",
+                    known.join("\n")
+                )
+            }
+        }
     }
 }
 
@@ -70,6 +100,53 @@ impl LabInfo {
     pub fn solution_package(&self) -> String {
         format!("{}-solution", self.package())
     }
+}
+
+/// Which crate of a lab to run: the learner's starter or the reference solution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// `labs/NN-name`: the learner's work.
+    Starter,
+    /// `solutions/NN-name`: the reviewed solution.
+    Solution,
+}
+
+impl Variant {
+    /// The top-level folder holding this variant's crates.
+    pub fn folder(self) -> &'static str {
+        match self {
+            Variant::Starter => "labs",
+            Variant::Solution => "solutions",
+        }
+    }
+
+    /// The cargo package of `lab` in this variant.
+    pub fn package(self, lab: &LabInfo) -> String {
+        match self {
+            Variant::Starter => lab.package(),
+            Variant::Solution => lab.solution_package(),
+        }
+    }
+}
+
+/// The course's root folder: the one holding `labs/info.toml`.
+///
+/// `$CHECKER_ROOT` wins; otherwise the current folder or the nearest parent that holds the
+/// manifest, so the checker works from anywhere inside the clone.
+pub fn course_root() -> Result<PathBuf> {
+    if let Some(root) = std::env::var_os("CHECKER_ROOT") {
+        return Ok(PathBuf::from(root));
+    }
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    cwd.ancestors()
+        .find(|dir| dir.join("labs").join("info.toml").is_file())
+        .map(Path::to_path_buf)
+        .with_context(|| {
+            format!(
+                "{} is not inside the course: run the checker from the cloned repository",
+                cwd.display()
+            )
+        })
 }
 
 #[cfg(test)]
@@ -117,5 +194,29 @@ mod tests {
     fn unknown_fields_are_rejected() {
         let text = "[[labs]]\nnumber = 1\nname = 'x'\ntitle = 't'\nseed = 's'\ndifficulty = 'easy'\nminutes = 1\nobjectives = []\nsteps = []\noutput = []\nhints = []\ntypo = 1\n";
         assert!(InfoFile::parse(text).is_err());
+    }
+
+    #[test]
+    fn labs_are_found_by_number_or_name() {
+        let info = InfoFile::load();
+        assert_eq!(info.find("1").unwrap().name, "orders");
+        assert_eq!(info.find("01").unwrap().name, "orders");
+        assert_eq!(info.find("orders").unwrap().number, 1);
+        assert_eq!(info.find("01-orders").unwrap().number, 1);
+        assert_eq!(info.find("Orders").unwrap().number, 1);
+    }
+
+    #[test]
+    fn an_unknown_lab_lists_the_labs() {
+        let info = InfoFile::load();
+        let message = info.find("kafka-streams").unwrap_err().to_string();
+        assert!(
+            message.contains("no lab called \"kafka-streams\""),
+            "{message}"
+        );
+        for lab in &info.labs {
+            assert!(message.contains(&lab.name), "{message}");
+        }
+        assert!(info.find("99").is_err());
     }
 }

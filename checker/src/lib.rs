@@ -3,14 +3,14 @@
 
 pub mod book_preprocessor;
 pub mod broker;
+pub mod broker_choice;
 pub mod cargo_build;
-pub mod config_file;
 pub mod consumer_group;
+pub mod diff;
 pub mod doctor;
 pub mod grade;
 pub mod hint;
 pub mod info_file;
-pub mod lab;
 pub mod list;
 pub mod process;
 pub mod report;
@@ -20,6 +20,7 @@ pub mod snapshot;
 pub mod state_file;
 pub mod status;
 pub mod transcript;
+pub mod verdict;
 pub mod verify;
 pub mod verify_all;
 pub mod watch;

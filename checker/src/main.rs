@@ -8,10 +8,9 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use checker::broker::{self, Broker, BrokerChoice, ContainerBroker};
-use checker::info_file::InfoFile;
-use checker::lab::{self, Variant};
+use checker::info_file::{self, InfoFile, Variant};
 use checker::state_file::StateFile;
-use checker::{config_file, doctor, hint, list, process, report, scenario, status, verify};
+use checker::{broker_choice, doctor, hint, list, process, report, scenario, status, verify};
 
 /// Learn Kafka consumer groups by doing: verify your labs against a real Kafka-protocol broker.
 #[derive(Parser)]
@@ -166,18 +165,18 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         _ => {}
     }
     let info = InfoFile::load();
-    let root = lab::course_root()?;
+    let root = info_file::course_root()?;
     let mut state = StateFile::load(&root);
     // Which broker: --broker/--image, then CHECKER_BROKER/CHECKER_IMAGE, then checker.toml.
     let (flag_broker, flag_image, manual_run) = (cli.broker, cli.image, cli.manual_run);
-    let select = || config_file::resolve(flag_broker.clone(), flag_image.clone(), Some(&root));
+    let select = || broker_choice::resolve(flag_broker.clone(), flag_image.clone(), Some(&root));
     match cli.command {
         Some(Command::List) => {
             list::print(&info, &state);
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Hint { lab }) => {
-            let lab = lab::find(&info, &lab)?;
+            let lab = info.find(&lab)?;
             hint::reveal(lab, &mut state);
             state.save()?;
             Ok(ExitCode::SUCCESS)
@@ -245,7 +244,7 @@ async fn verify_one(
     solution: bool,
 ) -> Result<ExitCode> {
     let lab = match query {
-        Some(query) => lab::find(info, query)?,
+        Some(query) => info.find(query)?,
         None => match list::current(info, state) {
             Some(lab) => lab,
             None => {
@@ -254,9 +253,9 @@ async fn verify_one(
             }
         },
     };
-    let root = lab::course_root()?;
+    let root = info_file::course_root()?;
     let broker = {
-        let _status = status::Status::start(format!("Starting the {} broker", choice.kind()));
+        let _status = status::LiveStatus::start(format!("Starting the {} broker", choice.kind()));
         Broker::connect(choice).await?
     };
     let variant = if solution {
@@ -288,7 +287,8 @@ async fn verify_one(
 async fn broker_up(choice: &BrokerChoice) -> Result<ExitCode> {
     if let BrokerChoice::Container { image } = choice {
         let (container, was_running) = {
-            let _status = status::Status::start(format!("Starting Kafka ({image}) in a container"));
+            let _status =
+                status::LiveStatus::start(format!("Starting Kafka ({image}) in a container"));
             ContainerBroker::up(image).await?
         };
         let broker = Broker::Container(container);

@@ -3,10 +3,8 @@
 use std::fmt::Write;
 
 use console::style;
-use similar::ChangeTag;
 
 use crate::info_file::LabInfo;
-use crate::snapshot;
 use crate::verify::{Outcome, Verdict};
 
 /// Where a verdict is shown, which decides how the report says to get the next hint.
@@ -41,33 +39,26 @@ pub fn print_for(lab: &LabInfo, outcome: &Outcome, audience: Audience) {
 pub fn render(lab: &LabInfo, outcome: &Outcome, audience: Audience) -> String {
     let name = format!("Lab {} · {}", lab.number, lab.title);
     let took = style(format!("({:.1} s)", outcome.took.as_secs_f64())).dim();
+    let label = outcome.verdict.label();
+    let mark = if label.passed() {
+        style(label.mark()).green().bold()
+    } else {
+        style(label.mark()).red().bold()
+    };
     let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "{mark} {} {} {took}",
+        style(name).bold(),
+        label.headline()
+    );
     match &outcome.verdict {
-        Verdict::Passed => {
-            let _ = writeln!(
-                text,
-                "{} {} passed {took}",
-                style("✓").green().bold(),
-                style(name).bold()
-            );
-        }
+        Verdict::Passed => {}
         Verdict::DoesNotCompile(messages) => {
-            let _ = writeln!(
-                text,
-                "{} {} does not compile {took}",
-                style("✗").red().bold(),
-                style(name).bold()
-            );
             let _ = writeln!(text, "{messages}");
             next_step(&mut text, lab, audience);
         }
         Verdict::Failed(failure) => {
-            let _ = writeln!(
-                text,
-                "{} {} failed {took}",
-                style("✗").red().bold(),
-                style(name).bold()
-            );
             // 1. Which step of the problem statement failed.
             if let Some(step) = failure.step {
                 let statement = lab.steps.get(step - 1).map(String::as_str).unwrap_or("");
@@ -110,34 +101,6 @@ fn next_step(text: &mut String, lab: &LabInfo, audience: Audience) {
     };
 }
 
-/// A one-line verdict for a table of labs: `passed`, `failed at step 2`, `does not compile`.
-pub fn short_verdict(outcome: &Outcome) -> String {
-    match &outcome.verdict {
-        Verdict::Passed => "passed".to_string(),
-        Verdict::DoesNotCompile(_) => "does not compile".to_string(),
-        Verdict::Failed(failure) => match failure.step {
-            Some(step) => format!("failed at step {step}"),
-            None => "failed".to_string(),
-        },
-    }
-}
-
-/// A diff of the expected and seen transcripts, `-` for expected lines and `+` for seen
-/// ones, coloured on a terminal.
-pub fn render_diff(expected: &str, actual: &str) -> String {
-    let mut text = String::from("expected (-) and seen (+):\n");
-    for (tag, line) in snapshot::diff(expected, actual) {
-        let line = match tag {
-            ChangeTag::Delete => style(format!("-{line}")).red().to_string(),
-            ChangeTag::Insert => style(format!("+{line}")).green().to_string(),
-            ChangeTag::Equal => format!(" {line}"),
-        };
-        text.push_str(&line);
-        text.push('\n');
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -165,7 +128,7 @@ mod tests {
     #[test]
     fn a_failure_says_step_then_evidence_then_hint() {
         let lab = lab();
-        let diff = render_diff("sent order1\nsent order2\n", "sent order1\nsent order3\n");
+        let diff = crate::diff::render("sent order1\nsent order2\n", "sent order1\nsent order3\n");
         let text = console::strip_ansi_codes(&render(
             &lab,
             &failed(Some(2), vec![diff]),
@@ -195,14 +158,5 @@ mod tests {
         assert!(!watch.contains("Step"), "no step to name: {watch}");
         let solution = render(&lab, &outcome, Audience::Solution);
         assert!(solution.contains("report it as a bug"), "{solution}");
-    }
-
-    #[test]
-    fn short_verdicts_name_the_step() {
-        assert_eq!(
-            short_verdict(&failed(Some(3), Vec::new())),
-            "failed at step 3"
-        );
-        assert_eq!(short_verdict(&failed(None, Vec::new())), "failed");
     }
 }

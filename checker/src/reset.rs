@@ -13,7 +13,6 @@ use anyhow::{bail, Context, Result};
 use console::style;
 
 use crate::info_file::{InfoFile, LabInfo};
-use crate::lab;
 use crate::state_file::StateFile;
 
 /// What resetting one lab will do, worked out before anything is changed.
@@ -141,7 +140,7 @@ pub fn run(
     query: &str,
     yes: bool,
 ) -> Result<ExitCode> {
-    let lab = lab::find(info, query)?;
+    let lab = info.find(query)?;
     let plan = plan(root, lab)?;
     print!("{}", describe(lab, &plan));
     if !yes && !confirm("Reset it?")? {

@@ -1,11 +1,14 @@
 //! The reviewed snapshots: the normalised transcript of each lab's solution.
 //!
 //! The files are written and reviewed with insta (`cargo insta review`) by the test that runs
-//! every solution; `checker verify` compares a learner's transcript with the same file.
+//! every solution; `checker verify` and `checker grade` compare a transcript with the same
+//! file through [`Comparison`].
 
 use std::path::PathBuf;
 
-use similar::{ChangeTag, TextDiff};
+use crate::diff;
+use crate::info_file::LabInfo;
+use crate::scenario::Failure;
 
 /// Folder holding the `.snap` files, next to the checker's sources.
 pub fn folder() -> PathBuf {
@@ -32,14 +35,53 @@ pub fn matches(expected: &str, actual: &str) -> bool {
     expected.trim_end() == actual.trim_end()
 }
 
-/// A line diff of expected and actual transcripts: `-` expected, `+` seen.
-pub fn diff(expected: &str, actual: &str) -> Vec<(ChangeTag, String)> {
-    let expected = format!("{}\n", expected.trim_end());
-    let actual = format!("{}\n", actual.trim_end());
-    TextDiff::from_lines(&expected, &actual)
-        .iter_all_changes()
-        .map(|change| (change.tag(), change.value().trim_end().to_string()))
-        .collect()
+/// How a finished run's transcript compares with its lab's reviewed snapshot: the one
+/// comparison `checker verify` and `checker grade` both make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Comparison {
+    /// The transcript is the reviewed one.
+    Matches,
+    /// It differs: the diff, expected (-) against seen (+).
+    Differs(String),
+    /// The lab has no reviewed snapshot yet.
+    NoSnapshot,
+}
+
+impl Comparison {
+    /// Compares `transcript` with the reviewed snapshot of `lab`.
+    pub fn of(lab: &LabInfo, transcript: &str) -> Comparison {
+        match expected(&lab.dir()) {
+            None => Comparison::NoSnapshot,
+            Some(expected) if matches(&expected, transcript) => Comparison::Matches,
+            Some(expected) => Comparison::Differs(diff::render(&expected, transcript)),
+        }
+    }
+
+    /// The failure to report for `lab`; `None` when the transcript matches. It names no
+    /// step: every step's check passed before the output was compared.
+    pub fn failure(self, lab: &LabInfo) -> Option<Failure> {
+        let (message, details) = match self {
+            Comparison::Matches => return None,
+            Comparison::Differs(diff) => (
+                "every check passed, but the output differs from the reviewed solution's"
+                    .to_string(),
+                vec![diff],
+            ),
+            Comparison::NoSnapshot => (
+                format!(
+                    "lab {} has no reviewed snapshot yet (checker/snapshots/{}.snap): run the checker's tests and `cargo insta review`",
+                    lab.number,
+                    lab.dir()
+                ),
+                Vec::new(),
+            ),
+        };
+        Some(Failure {
+            step: None,
+            message,
+            details,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -54,22 +96,7 @@ mod tests {
     }
 
     #[test]
-    fn the_diff_marks_what_changed() {
-        let changes = diff("a\nb\nc", "a\nx\nc\n");
-        let marked: Vec<String> = changes
-            .iter()
-            .map(|(tag, line)| {
-                format!(
-                    "{}{line}",
-                    match tag {
-                        ChangeTag::Delete => "-",
-                        ChangeTag::Insert => "+",
-                        ChangeTag::Equal => " ",
-                    }
-                )
-            })
-            .collect();
-        assert_eq!(marked, vec![" a", "-b", "+x", " c"]);
+    fn matching_ignores_trailing_whitespace() {
         assert!(matches("a\n", "a"));
         assert!(!matches("a", "b"));
     }

@@ -5,13 +5,13 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// A step in progress, such as building a crate or starting the broker.
-pub struct Status {
+pub struct LiveStatus {
     spinner: Option<ProgressBar>,
 }
 
-impl Status {
+impl LiveStatus {
     /// Announces `message`: a spinner when stderr is a terminal, else one plain line.
-    pub fn start(message: impl Into<String>) -> Status {
+    pub fn start(message: impl Into<String>) -> LiveStatus {
         let message = message.into();
         let spinner = if console::Term::stderr().is_term() {
             let spinner = ProgressBar::new_spinner();
@@ -26,7 +26,7 @@ impl Status {
             eprintln!("{message}");
             None
         };
-        Status { spinner }
+        LiveStatus { spinner }
     }
 
     /// Changes the message of a step still in progress.
@@ -39,7 +39,7 @@ impl Status {
     }
 }
 
-impl Drop for Status {
+impl Drop for LiveStatus {
     fn drop(&mut self) {
         if let Some(spinner) = &self.spinner {
             spinner.finish_and_clear();

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::broker::Broker;
-use crate::cargo_build::{self, BuildError};
-use crate::info_file::LabInfo;
-use crate::lab::Variant;
+use crate::cargo_build::{self, Built, CargoBuild};
+use crate::info_file::{LabInfo, Variant};
 use crate::scenario::{self, Failure, Run};
-use crate::snapshot;
-use crate::status::Status;
+use crate::snapshot::Comparison;
+use crate::status::LiveStatus;
+use crate::verdict::Label;
 
 /// The longest a whole scenario may take before the lab counts as hanging.
 pub const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
@@ -37,6 +37,18 @@ pub struct Outcome {
     pub transcript: Option<String>,
     /// Wall time of build and scenario.
     pub took: Duration,
+}
+
+impl Verdict {
+    /// The verdict as the reports name it. Verify words a failed output comparison as any
+    /// failure before a step: its message says what differs.
+    pub fn label(&self) -> Label {
+        match self {
+            Verdict::Passed => Label::Passed,
+            Verdict::Failed(failure) => failure.step.map_or(Label::Failed, Label::FailedAtStep),
+            Verdict::DoesNotCompile(_) => Label::DoesNotCompile,
+        }
+    }
 }
 
 impl Outcome {
@@ -65,23 +77,22 @@ pub async fn check(
     let started = Instant::now();
     let package = settings.variant.package(lab);
     let status = if lacks_librdkafka(&cargo_build::target_folder(root)) {
-        Status::start(format!(
+        LiveStatus::start(format!(
             "Building {package}. The first build also compiles librdkafka (C), which takes a \
              few minutes; later builds take seconds"
         ))
     } else {
-        Status::start(format!("Building {package}"))
+        LiveStatus::start(format!("Building {package}"))
     };
-    let binary = match cargo_build::build(root, &package).await {
-        Ok(binary) => binary,
-        Err(BuildError::Compile(messages)) => {
+    let binary = match CargoBuild::new(root, &package).program().await? {
+        Built::Binary(binary) => binary,
+        Built::DoesNotCompile(messages) => {
             return Ok(Outcome {
                 verdict: Verdict::DoesNotCompile(messages),
                 transcript: None,
                 took: started.elapsed(),
             })
         }
-        Err(BuildError::Cargo(e)) => return Err(e),
     };
     status.update(format!(
         "Running lab {} on the {}",
@@ -93,7 +104,9 @@ pub async fn check(
 
     let verdict = match played {
         Err(failure) => Verdict::Failed(failure),
-        Ok(()) if settings.compare_snapshot => compare(lab, &transcript),
+        Ok(()) if settings.compare_snapshot => Comparison::of(lab, &transcript)
+            .failure(lab)
+            .map_or(Verdict::Passed, Verdict::Failed),
         Ok(()) => Verdict::Passed,
     };
     Ok(Outcome {
@@ -135,29 +148,6 @@ pub async fn play(
         )))
     });
     (played, run.transcript.render(run.nonce()))
-}
-
-fn compare(lab: &LabInfo, transcript: &str) -> Verdict {
-    let Some(expected) = snapshot::expected(&lab.dir()) else {
-        return Verdict::Failed(Failure {
-            step: None,
-            message: format!(
-                "lab {} has no reviewed snapshot yet (checker/snapshots/{}.snap): run the checker's tests and `cargo insta review`",
-                lab.number,
-                lab.dir()
-            ),
-            details: Vec::new(),
-        });
-    };
-    if snapshot::matches(&expected, transcript) {
-        return Verdict::Passed;
-    }
-    Verdict::Failed(Failure {
-        step: None,
-        message: "every check passed, but the output differs from the reviewed solution's"
-            .to_string(),
-        details: vec![crate::report::render_diff(&expected, transcript)],
-    })
 }
 
 #[cfg(test)]

@@ -10,11 +10,9 @@ use anyhow::Result;
 use console::style;
 
 use crate::broker::{Broker, BrokerChoice};
-use crate::info_file::{InfoFile, LabInfo};
-use crate::lab::Variant;
-use crate::report;
+use crate::info_file::{InfoFile, LabInfo, Variant};
 use crate::state_file::StateFile;
-use crate::status::Status;
+use crate::status::LiveStatus;
 use crate::verify::{self, Settings};
 
 /// One line of the summary: a lab, its verdict and how long it took.
@@ -43,7 +41,7 @@ pub async fn run(
 ) -> Result<bool> {
     let started = Instant::now();
     let broker = {
-        let _status = Status::start(format!("Starting the {} broker", choice.kind()));
+        let _status = LiveStatus::start(format!("Starting the {} broker", choice.kind()));
         Broker::connect(choice).await?
     };
     let settings = Settings {
@@ -61,7 +59,7 @@ pub async fn run(
                 }
                 row(
                     lab,
-                    report::short_verdict(&outcome),
+                    outcome.verdict.label().phrase(),
                     outcome.passed(),
                     outcome.took,
                 )

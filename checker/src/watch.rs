@@ -10,7 +10,7 @@
 
 mod files;
 mod keys;
-pub mod state;
+pub mod rules;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -21,16 +21,15 @@ use console::style;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 
 use crate::broker::{Broker, BrokerChoice};
-use crate::info_file::{InfoFile, LabInfo};
-use crate::lab::Variant;
+use crate::info_file::{InfoFile, LabInfo, Variant};
 use crate::report::{self, Audience};
 use crate::state_file::{LabState, StateFile};
-use crate::status::Status;
+use crate::status::LiveStatus;
 use crate::{hint, list, reset, verify};
 
 pub use files::lab_of_change;
 pub use keys::restore_terminal;
-use state::{Action, Key, Keys, Transition};
+use rules::{Action, Key, Keys, Transition};
 
 /// Something watch mode reacts to.
 #[derive(Debug)]
@@ -69,7 +68,7 @@ pub async fn run(
         return Ok(ExitCode::SUCCESS);
     };
     let broker = {
-        let _status = Status::start(format!("Starting the {} broker", choice.kind()));
+        let _status = LiveStatus::start(format!("Starting the {} broker", choice.kind()));
         Broker::connect(choice).await?
     };
     let (sender, mut events) = mpsc::unbounded_channel();
@@ -231,7 +230,7 @@ impl Session<'_> {
         self.progress = StateFile::load(self.root);
         self.progress.record(&lab.dir(), outcome.passed());
         self.save_progress();
-        match state::after_verdict(self.info, &self.progress, lab) {
+        match rules::after_verdict(self.info, &self.progress, lab) {
             Transition::Stay if changed => Ok(Flow::Check),
             Transition::Stay => {
                 self.prompt();

@@ -11,10 +11,9 @@ use serde::Deserialize;
 use checker::broker::{Broker, BrokerChoice};
 use checker::grade::class;
 use checker::grade::formats::{self, classroom, exercism, junit};
-use checker::grade::{
-    Grader, Integrity, LabResult, Options, Report, Status, DEFAULT_JOBS, LAB_POINTS,
-};
+use checker::grade::{Grader, Integrity, LabResult, Options, Report, DEFAULT_JOBS, LAB_POINTS};
 use checker::info_file::InfoFile;
+use checker::verdict::Status;
 
 fn course() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

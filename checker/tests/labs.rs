@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use checker::broker::{Broker, BrokerChoice};
-use checker::info_file::{InfoFile, LabInfo};
-use checker::lab::Variant;
+use checker::info_file::{InfoFile, LabInfo, Variant};
 use checker::snapshot;
 use checker::verify::{self, Outcome, Settings, Verdict};
 

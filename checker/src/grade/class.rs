@@ -10,9 +10,10 @@ use anyhow::Result;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use super::{formats, locate, write_output, Format, Grader, Options, Report, Status};
+use super::{formats, locate, write_output, Format, Grader, Options, Report};
 use crate::broker::{Broker, BrokerChoice};
 use crate::info_file::InfoFile;
+use crate::verdict::{Label, Status};
 
 /// One lab of one student, as the summary shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -286,14 +287,10 @@ pub fn text_table(summary: &Summary, info: &InfoFile) -> String {
         }
         for lab in &info.labs {
             let cell = row.labs.iter().find(|cell| cell.number == lab.number);
-            let shown = match cell.map(|c| (c.status, c.failed_step)) {
-                None => "-".to_string(),
-                Some((Status::Passed, _)) => "pass".to_string(),
-                Some((Status::Failed, Some(step))) => format!("step{step}"),
-                Some((Status::Failed, None)) => "fail".to_string(),
-                Some((Status::DoesNotCompile, _)) => "build".to_string(),
-                Some((Status::Missing, _)) => "miss".to_string(),
-            };
+            // The summary keeps no output mismatch: such a lab shows as any failure.
+            let shown = cell.map_or("-".to_string(), |c| {
+                Label::new(c.status, c.failed_step, false).cell()
+            });
             let _ = write!(text, " {shown:>6}");
         }
         let changed = if row.unchanged {

@@ -9,8 +9,9 @@ pub mod text;
 
 use anyhow::{bail, Result};
 
-use super::{Format, LabResult, Report, Status};
+use super::{Format, LabResult, Report};
 use crate::info_file::{InfoFile, LabInfo};
+use crate::verdict::Status;
 
 /// Renders `report` in `format`.
 pub fn render(report: &Report, info: &InfoFile, format: Format) -> Result<String> {

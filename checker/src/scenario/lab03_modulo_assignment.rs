@@ -75,7 +75,7 @@ async fn check_plan(run: &mut Run<'_>, size: usize) -> Result<(), Failure> {
             .fail(format!(
                 "the plan for CONSUMER_GROUP_SIZE={size} is not index % {size}"
             ))
-            .detail(crate::report::render_diff(
+            .detail(crate::diff::render(
                 &expected.join("\n"),
                 &printed.join("\n"),
             )));

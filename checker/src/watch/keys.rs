@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use nix::sys::termios::{self, LocalFlags, SetArg, SpecialCharacterIndices, Termios};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::state::Key;
+use super::rules::Key;
 use super::Event;
 
 /// The terminal settings from before watch mode, while it has them changed.

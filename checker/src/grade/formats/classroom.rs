@@ -11,8 +11,9 @@ use base64::Engine;
 use serde::Serialize;
 
 use super::failure_text;
-use crate::grade::{Report, Status};
+use crate::grade::Report;
 use crate::info_file::InfoFile;
+use crate::verdict::Status;
 
 /// The runner's result.
 #[derive(Debug, Serialize)]

@@ -10,8 +10,9 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{failure_text, lab_of, step_outcomes, StepOutcome};
-use crate::grade::{Report, Status};
+use crate::grade::Report;
 use crate::info_file::InfoFile;
+use crate::verdict::Status;
 
 /// The most characters the interface allows in a test's `output`.
 pub const MAX_OUTPUT: usize = 500;

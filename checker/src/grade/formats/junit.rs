@@ -5,7 +5,7 @@ use anyhow::Result;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
-use crate::grade::{LabResult, Report, Status};
+use crate::grade::{LabResult, Report};
 
 /// Renders `reports` as one JUnit document.
 pub fn render(reports: &[Report]) -> Result<String> {
@@ -72,12 +72,7 @@ fn cases(report: &Report) -> Vec<Case> {
 }
 
 fn failure(lab: &LabResult) -> Option<(String, String, String)> {
-    let kind = match (lab.status, lab.failed_step) {
-        (Status::Passed, _) => return None,
-        (Status::Failed, Some(step)) => format!("failed at step {step}"),
-        (Status::Failed, None) if lab.output_mismatch => "output differs".to_string(),
-        (status, _) => status.as_str().to_string(),
-    };
+    let kind = lab.label().failure_type()?;
     let message = lab.message.clone().unwrap_or_else(|| kind.clone());
     Some((kind, message, lab.details.join("\n")))
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::grade::{Report, Status};
+use crate::grade::Report;
 
 /// Lines of a failure's evidence shown per lab; the JSON report has all of it.
 const DETAIL_LINES: usize = 40;
@@ -12,16 +12,8 @@ pub fn render(report: &Report) -> String {
     let mut text = String::new();
     let _ = writeln!(text, "{} ({})", report.submission, report.path.display());
     for lab in &report.labs {
-        let verdict = match (lab.status, lab.failed_step) {
-            (Status::Failed, Some(step)) => format!("failed at step {step}"),
-            (Status::Failed, None) if lab.output_mismatch => "failed: output differs".to_string(),
-            (status, _) => status.as_str().replace('-', " "),
-        };
-        let mark = if lab.status == Status::Passed {
-            "✓"
-        } else {
-            "✗"
-        };
+        let label = lab.label();
+        let (mark, verdict) = (label.mark(), label.phrase());
         let _ = writeln!(
             text,
             "{mark} lab {} {:<24} {:<24} {:>2}/{} ({:.1} s)",
@@ -32,7 +24,7 @@ pub fn render(report: &Report) -> String {
             lab.max_score,
             lab.took_ms as f64 / 1000.0
         );
-        if lab.status != Status::Passed {
+        if !label.passed() {
             if let Some(message) = &lab.message {
                 let _ = writeln!(text, "    {message}");
             }

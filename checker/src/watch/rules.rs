@@ -1,5 +1,5 @@
-//! What watch mode does with each key and each verdict, kept apart from the terminal and the
-//! broker so the rules can be tested on their own.
+//! Watch mode's rules: what it does with each key and where it goes after each verdict,
+//! kept apart from the terminal and the broker so the rules can be tested on their own.
 
 use crate::info_file::{InfoFile, LabInfo};
 use crate::list;
