@@ -1,15 +1,16 @@
 //! Lab 4: two members of TEST_GROUP split a two-partition topic, while the single member of
 //! OTHER_GROUP reads everything: groups are independent readers of one log.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::lines::{ownership, AssignmentEvent};
+use lab_contract::{env, lab04, AssignmentLine};
+
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::broker::records::Stored;
 use crate::process::Launch;
 
 /// The seed's topic has two partitions.
-const PARTITIONS: i32 = 2;
+const PARTITIONS: i32 = lab04::TOPIC.partitions;
 /// The seed's messages, by partition: #1 and #2 to partition 0, #3 and #4 to partition 1.
 const MESSAGES: [(i32, &str); 4] = [
     (0, "message #1"),
@@ -22,11 +23,11 @@ const MESSAGES: [(i32, &str); 4] = [
 /// producers, then check who read what.
 pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     run.step(2);
-    let topic = run.topic("some-topic", PARTITIONS).await?;
-    let test_group = run.unique("TEST_GROUP");
-    let other_group = run.unique("OTHER_GROUP");
+    let topic = run.topic(lab04::TOPIC).await?;
+    let test_group = run.unique(lab04::TEST_GROUP);
+    let other_group = run.unique(lab04::OTHER_GROUP);
     let consumer = |label: &str, group: &str, count: usize| {
-        Launch::new(label, &["consumer", group, &count.to_string()]).env("KAFKA_TOPIC", &topic)
+        Launch::new(label, &["consumer", group, &count.to_string()]).env(env::KAFKA_TOPIC, &topic)
     };
     let first = run.start(consumer("TEST_GROUP consumer 1", &test_group, 2))?;
     let second = run.start(consumer("TEST_GROUP consumer 2", &test_group, 2))?;
@@ -37,12 +38,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
         "the three consumers to report their assignments",
         EVENT_TIMEOUT,
         |run| {
-            let owned = |id| {
-                ownership(&run.process(id).lines())
-                    .remove(&None)
-                    .unwrap_or_default()
-            };
-            let (a, b, o) = (owned(first), owned(second), owned(other));
+            let (a, b, o) = (run.owned(first), run.owned(second), run.owned(other));
             // Lines of two processes come through two pipes, so an overlap can be a moment of
             // a rebalance read out of order: it means "not yet", never a failure.
             let split = a.len() == 1 && b.len() == 1 && a != b;
@@ -51,13 +47,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     )
     .await
     .map_err(|failure| {
-        let reported = [first, second, other].iter().any(|id| {
-            run.process(*id)
-                .lines()
-                .iter()
-                .any(|l| AssignmentEvent::parse(l).is_some())
-        });
-        if reported {
+        if run.printed_assignment(&[first, second, other]) {
             failure.detail(
                 "TEST_GROUP's two members should own one partition each, and OTHER_GROUP's \
                  member both. Join the group named by the first argument. If a member joined \
@@ -142,18 +132,14 @@ async fn produce(run: &mut Run<'_>, topic: &str) -> Result<Vec<Stored>, Failure>
                 format!("producer {partition} '{message}'"),
                 &["producer", &partition.to_string(), &text],
             )
-            .env("KAFKA_TOPIC", topic);
+            .env(env::KAFKA_TOPIC, topic);
             started.push(run.start(launch)?);
         }
         for id in started {
             run.wait_success(id, EVENT_TIMEOUT).await?;
         }
     }
-    let stored = run
-        .broker
-        .records(topic)
-        .await
-        .map_err(|e| run.fail(format!("the checker could not read {topic} back: {e:#}")))?;
+    let stored = run.records(topic).await?;
     for partition in 0..PARTITIONS {
         let want: Vec<String> = MESSAGES
             .iter()
@@ -188,7 +174,7 @@ fn messages(run: &Run<'_>, id: ProcessId) -> Result<Vec<(i32, String)>, Failure>
     let process = run.process(id);
     let mut read = Vec::new();
     for line in process.lines() {
-        if AssignmentEvent::parse(&line).is_some() {
+        if AssignmentLine::parse(&line).is_some() {
             continue;
         }
         let parsed = line
@@ -226,14 +212,8 @@ async fn check_test_group_committed(
     group: &str,
     topic: &str,
 ) -> Result<(), Failure> {
-    let broker_error =
-        |e: anyhow::Error| run.fail(format!("the checker could not read offsets: {e:#}"));
-    let committed = run
-        .broker
-        .committed(group, topic)
-        .await
-        .map_err(broker_error)?;
-    let ends = run.broker.end_offsets(topic).await.map_err(broker_error)?;
+    let committed = run.committed(group, topic).await?;
+    let ends = run.end_offsets(topic).await?;
     let mut at_end = 0;
     for (partition, end) in &ends {
         match committed.get(partition).copied().flatten() {
@@ -261,7 +241,7 @@ async fn check_test_group_committed(
 }
 
 /// `partition 0 at 2, partition 1 nothing`.
-fn describe_offsets(committed: &std::collections::BTreeMap<i32, Option<i64>>) -> String {
+fn describe_offsets(committed: &BTreeMap<i32, Option<i64>>) -> String {
     committed
         .iter()
         .map(|(partition, offset)| match offset {

@@ -10,13 +10,15 @@
 
 use std::time::Duration;
 
-use super::lines::{ownership, AssignmentEvent, Fields};
+use lab_contract::{env, lab06, AssignmentLine};
+
+use super::lines::Fields;
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::broker::records::{Outgoing, Stored};
 use crate::process::Launch;
 
 /// The seed's topic has three partitions.
-const PARTITIONS: i32 = 3;
+const PARTITIONS: i32 = lab06::TOPIC.partitions;
 /// Clicks written to each partition in each batch: before a member goes, while the group
 /// rebalances, and after the survivor has taken over.
 const CLICKS_PER_PARTITION: i32 = 2;
@@ -183,13 +185,13 @@ async fn start(
 ) -> Result<Round, Failure> {
     // Short, distinct names: `user-clicks-leave-cooperative-sticky-<nonce>`.
     let tag = format!("{}-{assignor}", departure.name());
-    let topic = run.topic(&format!("user-clicks-{tag}"), PARTITIONS).await?;
-    let group = run.unique(&format!("click-processors-{tag}"));
+    let topic = run.tagged_topic(lab06::TOPIC, &tag).await?;
+    let group = run.unique(&format!("{}-{tag}", lab06::GROUP));
     let launch = |label: String| {
         Launch::new(label, &[])
-            .env("KAFKA_TOPIC", &topic)
-            .env("KAFKA_GROUP_ID", &group)
-            .env("ASSIGNOR", assignor)
+            .env(env::KAFKA_TOPIC, &topic)
+            .env(env::KAFKA_GROUP_ID, &group)
+            .env(env::ASSIGNOR, assignor)
     };
     let round = format!("{} round, {assignor}", departure.name());
     let survivor = run.start(launch(format!("instance 1 ({round})")))?;
@@ -224,24 +226,9 @@ async fn check_assignor(run: &Run<'_>, id: ProcessId, assignor: &str) -> Result<
     Ok(())
 }
 
-/// The partitions instance `id` owns, replaying its assignment lines.
-fn owned(run: &Run<'_>, id: ProcessId) -> Vec<i32> {
-    ownership(&run.process(id).lines())
-        .remove(&None)
-        .unwrap_or_default()
-}
-
 /// Waits until the two instances own disjoint, non-empty sets covering all partitions.
 async fn wait_for_split(run: &Run<'_>, round: &Round) -> Result<(), Failure> {
     let [a, b] = round.instances();
-    let printed_any = |run: &Run<'_>| {
-        round.instances().iter().any(|id| {
-            run.process(*id)
-                .lines()
-                .iter()
-                .any(|l| AssignmentEvent::parse(l).is_some())
-        })
-    };
     let first = run
         .wait_for(
             &format!(
@@ -249,7 +236,7 @@ async fn wait_for_split(run: &Run<'_>, round: &Round) -> Result<(), Failure> {
                 round.name()
             ),
             FIRST_ASSIGNMENT_TIMEOUT,
-            |run| Ok(printed_any(run).then_some(())),
+            |run| Ok(run.printed_assignment(&round.instances()).then_some(())),
         )
         .await;
     let split = match first {
@@ -262,7 +249,7 @@ async fn wait_for_split(run: &Run<'_>, round: &Round) -> Result<(), Failure> {
                 ),
                 SPLIT_TIMEOUT,
                 |run| {
-                    let (x, y) = (owned(run, a), owned(run, b));
+                    let (x, y) = (run.owned(a), run.owned(b));
                     let mut all: Vec<i32> = x.iter().chain(&y).copied().collect();
                     all.sort_unstable();
                     // Lines of two processes arrive through two pipes, so an overlap can be a
@@ -274,7 +261,7 @@ async fn wait_for_split(run: &Run<'_>, round: &Round) -> Result<(), Failure> {
         }
     };
     split.map_err(|mut failure| {
-        if printed_any(run) {
+        if run.printed_assignment(&round.instances()) {
             failure.detail(
                 "Each instance must join the same group (KAFKA_GROUP_ID) and report every \
                  assignment and revocation. If one joined late, the embedded broker rebalances \
@@ -303,11 +290,7 @@ async fn produce(run: &Run<'_>, round: &mut Round) -> Result<(), Failure> {
             payload: format!("click-{}-{}", first + i + 1, run.nonce()),
         })
         .collect();
-    let stored = run
-        .broker
-        .produce(&round.topic, &outgoing)
-        .await
-        .map_err(|e| run.fail(format!("the checker could not write the clicks: {e:#}")))?;
+    let stored = run.produce(&round.topic, &outgoing).await?;
     round.clicks.extend(stored);
     Ok(())
 }
@@ -324,7 +307,7 @@ async fn check_left(run: &Run<'_>, round: &Round) -> Result<(), Failure> {
                 )
                 .detail(CALLBACK_HINT)
         })?;
-    let kept = owned(run, round.leaver);
+    let kept = run.owned(round.leaver);
     if !kept.is_empty() {
         return Err(run
             .fail(format!(
@@ -348,7 +331,7 @@ async fn wait_for_takeover(run: &Run<'_>, round: &Round) -> Result<(), Failure> 
             round.name()
         ),
         TAKEOVER_TIMEOUT,
-        |run| Ok((owned(run, round.survivor) == [0, 1, 2]).then_some(())),
+        |run| Ok((run.owned(round.survivor) == [0, 1, 2]).then_some(())),
     )
     .await
     .map_err(|failure| {
@@ -426,7 +409,7 @@ async fn check_received(run: &Run<'_>, round: &Round) -> Result<(), Failure> {
     for id in ids {
         for line in run.process(id).lines().iter().skip(1) {
             let fields = Fields::parse(line);
-            let known = AssignmentEvent::parse(line).is_some()
+            let known = AssignmentLine::parse(line).is_some()
                 || matches!(fields.words.as_slice(), ["received", _]);
             if !known {
                 return Err(run.off_contract(
@@ -437,12 +420,7 @@ async fn check_received(run: &Run<'_>, round: &Round) -> Result<(), Failure> {
             }
         }
     }
-    let stored = run.broker.records(&round.topic).await.map_err(|e| {
-        run.fail(format!(
-            "the checker could not read {} back: {e:#}",
-            round.topic
-        ))
-    })?;
+    let stored = run.records(&round.topic).await?;
     for (click, partition, offset) in received(run, &ids) {
         let real = stored.iter().any(|r| {
             r.payload == click && i64::from(r.partition) == partition && r.offset == offset
