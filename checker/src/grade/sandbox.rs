@@ -232,7 +232,7 @@ mod tests {
         for name in env::ALL {
             assert!(is_contract(name), "{name}");
         }
-        assert!(is_contract("KAFKA_SASL_PASSWORD"));
+        assert!(is_contract(&format!("{}SASL_PASSWORD", env::KAFKA_PREFIX)));
         for name in ["CARGO_PKG_NAME", "ORDERS", "SIGTERM", "TEST_GROUP"] {
             assert!(!is_contract(name), "{name}");
         }
