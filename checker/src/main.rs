@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use checker::broker::{self, Broker, BrokerChoice, ContainerBroker};
 use checker::info_file::{self, InfoFile, Variant};
 use checker::state_file::StateFile;
-use checker::{broker_choice, doctor, hint, list, process, report, scenario, status, verify};
+use checker::{broker_choice, doctor, hint, list, process, report, status, verify};
 
 /// Learn Kafka consumer groups by doing: verify your labs against a real Kafka-protocol broker.
 #[derive(Parser)]
@@ -292,8 +292,8 @@ async fn broker_up(choice: &BrokerChoice) -> Result<ExitCode> {
             ContainerBroker::up(image).await?
         };
         let broker = Broker::Container(container);
-        for (topic, partitions) in scenario::COURSE_TOPICS {
-            broker.ensure_topic(topic, *partitions).await?;
+        for topic in lab_contract::TOPICS {
+            broker.ensure_topic(topic.name, topic.partitions).await?;
         }
         let state = if was_running {
             "was already up"
@@ -301,26 +301,28 @@ async fn broker_up(choice: &BrokerChoice) -> Result<ExitCode> {
             "is up"
         };
         println!("{} {state}, with the course's topics:", broker.describe());
-        for (topic, partitions) in scenario::COURSE_TOPICS {
-            println!("  {topic} ({partitions} partitions)");
+        for topic in lab_contract::TOPICS {
+            println!("  {} ({} partitions)", topic.name, topic.partitions);
         }
         println!(
-            "\nIn another terminal:\n  export KAFKA_BOOTSTRAP_SERVERS={}",
+            "\nIn another terminal:\n  export {}={}",
+            lab_contract::env::KAFKA_BOOTSTRAP_SERVERS,
             broker.bootstrap()
         );
         println!("It runs in the background until `cargo checker broker down`.");
         return Ok(ExitCode::SUCCESS);
     }
     let broker = Broker::connect(choice).await?;
-    for (topic, partitions) in scenario::COURSE_TOPICS {
-        broker.ensure_topic(topic, *partitions).await?;
+    for topic in lab_contract::TOPICS {
+        broker.ensure_topic(topic.name, topic.partitions).await?;
     }
     println!("The {} is up, with the course's topics:", broker.describe());
-    for (topic, partitions) in scenario::COURSE_TOPICS {
-        println!("  {topic} ({partitions} partitions)");
+    for topic in lab_contract::TOPICS {
+        println!("  {} ({} partitions)", topic.name, topic.partitions);
     }
     println!(
-        "\nIn another terminal:\n  export KAFKA_BOOTSTRAP_SERVERS={}",
+        "\nIn another terminal:\n  export {}={}",
+        lab_contract::env::KAFKA_BOOTSTRAP_SERVERS,
         broker.bootstrap()
     );
     println!("Press Ctrl-C to stop it.");

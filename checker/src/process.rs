@@ -130,7 +130,10 @@ impl LabProcess {
             .process_group(0);
         // The learner's shell may have its own Kafka settings; only the checker's count.
         for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("KAFKA_") {
+            if key
+                .to_string_lossy()
+                .starts_with(lab_contract::env::KAFKA_PREFIX)
+            {
                 command.env_remove(&key);
             }
         }

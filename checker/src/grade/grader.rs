@@ -190,7 +190,7 @@ impl Grader {
         };
         self.say(format!("Lab {}: running its scenario", lab.number));
         let sandbox = workspace.sandbox(lab)?;
-        let launcher = sandbox.launcher(&binary, &self.info)?;
+        let launcher = sandbox.launcher(&binary)?;
         let (played, transcript) = verify::play(lab, broker, launcher).await;
         // Whatever escaped the process groups the scenario killed goes now.
         sandbox.sweep();

@@ -11,10 +11,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use lab_contract::env;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-
-use crate::info_file::InfoFile;
 
 /// The environment variable that marks a sandbox's processes (and their children, which
 /// inherit it).
@@ -57,7 +56,7 @@ impl Sandbox {
     ///
     /// The binary is linked into the sandbox first, so `/proc/<pid>/exe` of every process
     /// it starts points into the sandbox.
-    pub fn launcher(&self, binary: &Path, info: &InfoFile) -> Result<PathBuf> {
+    pub fn launcher(&self, binary: &Path) -> Result<PathBuf> {
         let bin = self.root.join("bin");
         std::fs::create_dir_all(&bin)?;
         let name = binary
@@ -71,24 +70,20 @@ impl Sandbox {
             std::fs::copy(&binary, &linked)?;
         }
         let script = bin.join(format!("{name}.launch"));
-        std::fs::write(&script, self.script(&linked, info))?;
+        std::fs::write(&script, self.script(&linked))?;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
         Ok(script)
     }
 
     /// The launcher's text. Variables of the grader's environment are unset unless kept
-    /// (see [`KEPT`]) or named by the lab contract (`KAFKA_*`, and the settings
-    /// `labs/info.toml` mentions such as `CONSUMER_GROUP_SIZE`), which the scenarios set.
-    fn script(&self, binary: &Path, info: &InfoFile) -> String {
-        let contract = contract_names(info);
+    /// (see [`KEPT`]) or part of the lab contract (`KAFKA_*`, and every variable of
+    /// [`lab_contract::env::ALL`] such as `CONSUMER_GROUP_SIZE`), which the scenarios set.
+    fn script(&self, binary: &Path) -> String {
         let unset: Vec<String> = std::env::vars_os()
             .map(|(key, _)| key.to_string_lossy().into_owned())
             .filter(|key| is_identifier(key))
             .filter(|key| {
-                !(KEPT.contains(&key.as_str())
-                    || key.starts_with("LC_")
-                    || key.starts_with("KAFKA_")
-                    || contract.iter().any(|name| name == key))
+                !(KEPT.contains(&key.as_str()) || key.starts_with("LC_") || is_contract(key))
             })
             .collect();
         let mut text = String::from(
@@ -170,25 +165,10 @@ fn is_zombie(proc: &Path) -> bool {
     })
 }
 
-/// The upper-case names `labs/info.toml` mentions: the settings a scenario may pass to a
-/// lab (`CONSUMER_GROUP_SIZE`, `PROCESSING_MS`, ...), which must not be scrubbed.
-fn contract_names(info: &InfoFile) -> Vec<String> {
-    let mut names = vec!["ASSIGNOR".to_string()];
-    for lab in &info.labs {
-        for text in lab.steps.iter().chain(&lab.output).chain(&lab.hints) {
-            for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
-                if word.len() > 2
-                    && word
-                        .chars()
-                        .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
-                    && !names.iter().any(|n| n == word)
-                {
-                    names.push(word.to_string());
-                }
-            }
-        }
-    }
-    names
+/// Whether `name` is a variable of the lab contract, which the scenarios set and a sandbox
+/// must let through.
+fn is_contract(name: &str) -> bool {
+    name.starts_with(env::KAFKA_PREFIX) || env::ALL.contains(&name)
 }
 
 fn is_identifier(name: &str) -> bool {
@@ -214,11 +194,10 @@ mod tests {
         std::fs::create_dir_all(&cwd).unwrap();
         std::fs::create_dir_all(root.join("home")).unwrap();
         let sandbox = Sandbox::new(&root, &cwd, "01-orders").unwrap();
-        let info = InfoFile::load();
-        let script = sandbox.launcher(Path::new("/bin/sh"), &info).unwrap();
+        let script = sandbox.launcher(Path::new("/bin/sh")).unwrap();
         let output = std::process::Command::new(&script)
             .args(["-c", "pwd; echo \"$HOME\"; env"])
-            .env("CONSUMER_GROUP_SIZE", "3")
+            .env(env::CONSUMER_GROUP_SIZE, "3")
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&output.stdout);
@@ -235,7 +214,10 @@ mod tests {
         );
         assert_eq!(lines.next().unwrap(), root.join("home").to_string_lossy());
         // Set by the caller after the launcher was written: a scenario's variable.
-        assert!(text.contains("CONSUMER_GROUP_SIZE=3"), "{text}");
+        assert!(
+            text.contains(&format!("{}=3", env::CONSUMER_GROUP_SIZE)),
+            "{text}"
+        );
         assert!(text.contains(MARKER_VAR), "{text}");
         // In the grader's environment when the launcher was written (cargo sets it for
         // tests): scrubbed.
@@ -246,15 +228,13 @@ mod tests {
     }
 
     #[test]
-    fn contract_settings_are_kept() {
-        let names = contract_names(&InfoFile::load());
-        for name in [
-            "CONSUMER_GROUP_SIZE",
-            "KAFKA_GROUP_ID",
-            "PROCESSING_MS",
-            "CONSUMERS",
-        ] {
-            assert!(names.iter().any(|n| n == name), "{name} missing: {names:?}");
+    fn contract_variables_are_kept_and_others_are_not() {
+        for name in env::ALL {
+            assert!(is_contract(name), "{name}");
+        }
+        assert!(is_contract(&format!("{}SASL_PASSWORD", env::KAFKA_PREFIX)));
+        for name in ["CARGO_PKG_NAME", "ORDERS", "SIGTERM", "TEST_GROUP"] {
+            assert!(!is_contract(name), "{name}");
         }
     }
 

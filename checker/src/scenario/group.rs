@@ -9,7 +9,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::lines::{ownership, AssignmentEvent, Fields};
+use lab_contract::{AssignmentLine, Event};
+
+use super::lines::{ownership, Fields};
 use super::{Failure, ProcessId, Run};
 use crate::process::Launch;
 
@@ -28,9 +30,9 @@ pub fn settled(
 ) -> Result<Option<Owners>, String> {
     let reported: Vec<usize> = lines
         .iter()
-        .filter_map(|line| AssignmentEvent::parse(line))
-        .filter(|event| event.assigned)
-        .filter_map(|event| event.member)
+        .filter_map(|line| AssignmentLine::parse(line))
+        .filter(|line| line.event == Event::Assigned)
+        .filter_map(|line| line.member)
         .collect();
     let owners: Owners = ownership(lines)
         .into_iter()
@@ -121,7 +123,7 @@ pub fn handled_once<'h>(handled: &'h [Handled], payload: &str) -> Result<&'h Han
 pub fn unexpected<'l>(lines: &'l [String], verbs: &[&str]) -> Vec<&'l String> {
     lines
         .iter()
-        .filter(|line| AssignmentEvent::parse(line).is_none())
+        .filter(|line| AssignmentLine::parse(line).is_none())
         .filter(|line| {
             let fields = Fields::parse(line);
             !matches!(fields.words.as_slice(),

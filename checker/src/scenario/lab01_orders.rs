@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use lab_contract::{env, lab01};
+
 use super::lines::Fields;
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::broker::records::Stored;
@@ -17,33 +19,30 @@ const ORDERS: [(&str, &str); 5] = [
     ("order5", "erin"),
 ];
 
-/// Three partitions for three customers, whose names librdkafka's CRC32 partitioner maps to
-/// partitions 2, 0 and 1: the keys spread, and each key keeps to one partition.
-const PARTITIONS: i32 = 3;
-
 /// Plays the scenario: run `produce`, check the topic; run `consume`, check what it read.
+///
+/// The topic has [`lab01::TOPIC`]'s three partitions for three customers, whose names
+/// librdkafka's CRC32 partitioner maps to partitions 2, 0 and 1: the keys spread, and each
+/// key keeps to one partition.
 pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     run.step(1);
-    let topic = run.topic("orders", PARTITIONS).await?;
-    let producer = run.start(Launch::new("producer", &["produce"]).env("KAFKA_TOPIC", &topic))?;
+    let topic = run.topic(lab01::TOPIC).await?;
+    let producer =
+        run.start(Launch::new("producer", &["produce"]).env(env::KAFKA_TOPIC, &topic))?;
     run.wait_success(producer, EVENT_TIMEOUT).await?;
     let sent = reports(run, producer, "sent")?;
-    let stored = run
-        .broker
-        .records(&topic)
-        .await
-        .map_err(|e| run.fail(format!("the checker could not read {topic} back: {e:#}")))?;
+    let stored = run.records(&topic).await?;
     check_topic(run, &stored)?;
     check_sent(run, &sent, &stored)?;
     run.transcript
         .section("producer", run.process(producer).lines());
 
     run.step(2);
-    let group = run.unique("order-readers");
+    let group = run.unique(lab01::GROUP);
     let consumer = run.start(
         Launch::new("consumer", &["consume"])
-            .env("KAFKA_TOPIC", &topic)
-            .env("KAFKA_GROUP_ID", &group),
+            .env(env::KAFKA_TOPIC, &topic)
+            .env(env::KAFKA_GROUP_ID, &group),
     )?;
     run.wait_success(consumer, EVENT_TIMEOUT).await?;
     let received = reports(run, consumer, "received")?;

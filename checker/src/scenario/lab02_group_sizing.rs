@@ -3,13 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use lab_contract::{env, lab02};
+
 use super::group::{self, Owners};
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::broker::records::{Outgoing, Stored};
 use crate::process::Launch;
 
 /// Three partitions, so a group of two is uneven and a group of four has an idle member.
-const PARTITIONS: i32 = 3;
+const PARTITIONS: i32 = lab02::TOPIC.partitions;
 /// Orders the checker writes to each partition.
 const ORDERS_PER_PARTITION: i32 = 2;
 
@@ -23,13 +25,13 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
 
 async fn phase(run: &mut Run<'_>, size: usize) -> Result<(), Failure> {
     run.step(1);
-    let topic = run.topic(&format!("orders-{size}"), PARTITIONS).await?;
-    let group = run.unique(&format!("order-processors-{size}"));
+    let topic = run.tagged_topic(lab02::TOPIC, &size.to_string()).await?;
+    let group = run.unique(&format!("{}-{size}", lab02::GROUP));
     let label = format!("group of {size}");
     let launch = Launch::new(&label, &[])
-        .env("KAFKA_TOPIC", &topic)
-        .env("KAFKA_GROUP_ID", &group)
-        .env("CONSUMER_GROUP_SIZE", size.to_string());
+        .env(env::KAFKA_TOPIC, &topic)
+        .env(env::KAFKA_GROUP_ID, &group)
+        .env(env::CONSUMER_GROUP_SIZE, size.to_string());
     let (id, owners) = group::start_settled(run, launch, size, PARTITIONS, EVENT_TIMEOUT).await?;
 
     run.step(2);
@@ -87,10 +89,7 @@ async fn produce_orders(run: &Run<'_>, topic: &str) -> Result<Vec<Stored>, Failu
             payload: format!("order{}-{}", i + 1, run.nonce()),
         })
         .collect();
-    run.broker
-        .produce(topic, &outgoing)
-        .await
-        .map_err(|e| run.fail(format!("the checker could not write the orders: {e:#}")))
+    run.produce(topic, &outgoing).await
 }
 
 /// Checks every order was processed exactly once, by the owner of its partition, and

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeSet;
 
+use lab_contract::{env, lab03};
+
 use super::group::{self, Owners};
 use super::lines::Fields;
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
@@ -19,7 +21,7 @@ const ORDERS: [&str; 5] = ["order1", "order2", "order3", "order4", "order5"];
 /// Members of the real group.
 const GROUP_SIZE: usize = 2;
 /// Partitions of the topic: a multiple of the group size, more than the group size.
-const PARTITIONS: i32 = 4;
+const PARTITIONS: i32 = lab03::TOPIC.partitions;
 
 /// Plays the scenario: the plan for two sizes, then the group against the plan.
 pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
@@ -29,12 +31,12 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     }
 
     run.step(3);
-    let topic = run.topic("orders-by-index", PARTITIONS).await?;
-    let group = run.unique("order-processors");
+    let topic = run.topic(lab03::TOPIC).await?;
+    let group = run.unique(lab03::GROUP);
     let launch = Launch::new("consume", &["consume"])
-        .env("KAFKA_TOPIC", &topic)
-        .env("KAFKA_GROUP_ID", &group)
-        .env("CONSUMER_GROUP_SIZE", GROUP_SIZE.to_string());
+        .env(env::KAFKA_TOPIC, &topic)
+        .env(env::KAFKA_GROUP_ID, &group)
+        .env(env::CONSUMER_GROUP_SIZE, GROUP_SIZE.to_string());
     let (consumers, owners) =
         group::start_settled(run, launch, GROUP_SIZE, PARTITIONS, EVENT_TIMEOUT).await?;
 
@@ -61,7 +63,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
 async fn check_plan(run: &mut Run<'_>, size: usize) -> Result<(), Failure> {
     let plan = run.start(
         Launch::new(format!("plan for {size}"), &["plan"])
-            .env("CONSUMER_GROUP_SIZE", size.to_string()),
+            .env(env::CONSUMER_GROUP_SIZE, size.to_string()),
     )?;
     run.wait_success(plan, EVENT_TIMEOUT).await?;
     let expected: Vec<String> = ORDERS
@@ -86,13 +88,9 @@ async fn check_plan(run: &mut Run<'_>, size: usize) -> Result<(), Failure> {
 }
 
 async fn check_producer(run: &mut Run<'_>, topic: &str) -> Result<Vec<Stored>, Failure> {
-    let producer = run.start(Launch::new("produce", &["produce"]).env("KAFKA_TOPIC", topic))?;
+    let producer = run.start(Launch::new("produce", &["produce"]).env(env::KAFKA_TOPIC, topic))?;
     run.wait_success(producer, EVENT_TIMEOUT).await?;
-    let stored = run
-        .broker
-        .records(topic)
-        .await
-        .map_err(|e| run.fail(format!("the checker could not read {topic} back: {e:#}")))?;
+    let stored = run.records(topic).await?;
     for (index, order) in ORDERS.iter().enumerate() {
         let want = index as i32 % PARTITIONS;
         match stored.iter().find(|r| r.payload == *order) {

@@ -1,15 +1,21 @@
 //! Lab 4: two members of TEST_GROUP split a two-partition topic, while the single member of
 //! OTHER_GROUP reads everything: groups are independent readers of one log.
 
+mod commits;
+mod reading;
+
 use std::collections::BTreeSet;
 
-use super::lines::{ownership, AssignmentEvent};
-use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
+use lab_contract::{env, lab04};
+
+use super::{Failure, Run, EVENT_TIMEOUT};
 use crate::broker::records::Stored;
 use crate::process::Launch;
+use commits::check_test_group_committed;
+use reading::{check_all_once, check_order, line, messages};
 
 /// The seed's topic has two partitions.
-const PARTITIONS: i32 = 2;
+const PARTITIONS: i32 = lab04::TOPIC.partitions;
 /// The seed's messages, by partition: #1 and #2 to partition 0, #3 and #4 to partition 1.
 const MESSAGES: [(i32, &str); 4] = [
     (0, "message #1"),
@@ -22,11 +28,11 @@ const MESSAGES: [(i32, &str); 4] = [
 /// producers, then check who read what.
 pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     run.step(2);
-    let topic = run.topic("some-topic", PARTITIONS).await?;
-    let test_group = run.unique("TEST_GROUP");
-    let other_group = run.unique("OTHER_GROUP");
+    let topic = run.topic(lab04::TOPIC).await?;
+    let test_group = run.unique(lab04::TEST_GROUP);
+    let other_group = run.unique(lab04::OTHER_GROUP);
     let consumer = |label: &str, group: &str, count: usize| {
-        Launch::new(label, &["consumer", group, &count.to_string()]).env("KAFKA_TOPIC", &topic)
+        Launch::new(label, &["consumer", group, &count.to_string()]).env(env::KAFKA_TOPIC, &topic)
     };
     let first = run.start(consumer("TEST_GROUP consumer 1", &test_group, 2))?;
     let second = run.start(consumer("TEST_GROUP consumer 2", &test_group, 2))?;
@@ -37,12 +43,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
         "the three consumers to report their assignments",
         EVENT_TIMEOUT,
         |run| {
-            let owned = |id| {
-                ownership(&run.process(id).lines())
-                    .remove(&None)
-                    .unwrap_or_default()
-            };
-            let (a, b, o) = (owned(first), owned(second), owned(other));
+            let (a, b, o) = (run.owned(first), run.owned(second), run.owned(other));
             // Lines of two processes come through two pipes, so an overlap can be a moment of
             // a rebalance read out of order: it means "not yet", never a failure.
             let split = a.len() == 1 && b.len() == 1 && a != b;
@@ -51,13 +52,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     )
     .await
     .map_err(|failure| {
-        let reported = [first, second, other].iter().any(|id| {
-            run.process(*id)
-                .lines()
-                .iter()
-                .any(|l| AssignmentEvent::parse(l).is_some())
-        });
-        if reported {
+        if run.printed_assignment(&[first, second, other]) {
             failure.detail(
                 "TEST_GROUP's two members should own one partition each, and OTHER_GROUP's \
                  member both. Join the group named by the first argument. If a member joined \
@@ -142,18 +137,14 @@ async fn produce(run: &mut Run<'_>, topic: &str) -> Result<Vec<Stored>, Failure>
                 format!("producer {partition} '{message}'"),
                 &["producer", &partition.to_string(), &text],
             )
-            .env("KAFKA_TOPIC", topic);
+            .env(env::KAFKA_TOPIC, topic);
             started.push(run.start(launch)?);
         }
         for id in started {
             run.wait_success(id, EVENT_TIMEOUT).await?;
         }
     }
-    let stored = run
-        .broker
-        .records(topic)
-        .await
-        .map_err(|e| run.fail(format!("the checker could not read {topic} back: {e:#}")))?;
+    let stored = run.records(topic).await?;
     for partition in 0..PARTITIONS {
         let want: Vec<String> = MESSAGES
             .iter()
@@ -181,149 +172,4 @@ async fn produce(run: &mut Run<'_>, topic: &str) -> Result<Vec<Stored>, Failure>
         )));
     }
     Ok(stored)
-}
-
-/// The `(partition, message)` pairs a consumer printed; any other line breaks the contract.
-fn messages(run: &Run<'_>, id: ProcessId) -> Result<Vec<(i32, String)>, Failure> {
-    let process = run.process(id);
-    let mut read = Vec::new();
-    for line in process.lines() {
-        if AssignmentEvent::parse(&line).is_some() {
-            continue;
-        }
-        let parsed = line
-            .strip_prefix("Message from partition [")
-            .and_then(|rest| rest.split_once("]: "))
-            .and_then(|(partition, message)| Some((partition.parse().ok()?, message.to_string())));
-        match parsed {
-            Some(pair) => read.push(pair),
-            None => {
-                return Err(run.off_contract(
-                    Some(process.label()),
-                    &line,
-                    "Message from partition [<p>]: <message>",
-                ))
-            }
-        }
-    }
-    Ok(read)
-}
-
-/// A message as the contract prints it.
-fn line((partition, message): &(i32, String)) -> String {
-    format!("Message from partition [{partition}]: {message}")
-}
-
-/// TEST_GROUP committed at least one partition up to its end, and none beyond it.
-///
-/// Both partitions cannot be required. The member that leaves first starts a rebalance, and
-/// the other member's final commit can land inside it: the embedded broker then refuses it
-/// (REBALANCE_IN_PROGRESS, seen in about one run in four) where Apache Kafka accepts a
-/// commit of the current generation. The first commit, though, always reaches a settled
-/// group, because each member commits before it leaves.
-async fn check_test_group_committed(
-    run: &Run<'_>,
-    group: &str,
-    topic: &str,
-) -> Result<(), Failure> {
-    let broker_error =
-        |e: anyhow::Error| run.fail(format!("the checker could not read offsets: {e:#}"));
-    let committed = run
-        .broker
-        .committed(group, topic)
-        .await
-        .map_err(broker_error)?;
-    let ends = run.broker.end_offsets(topic).await.map_err(broker_error)?;
-    let mut at_end = 0;
-    for (partition, end) in &ends {
-        match committed.get(partition).copied().flatten() {
-            Some(offset) if offset > *end => {
-                return Err(run.fail(format!(
-                    "TEST_GROUP committed offset {offset} on partition {partition}, past its end ({end})"
-                )))
-            }
-            Some(offset) if offset == *end => at_end += 1,
-            _ => {}
-        }
-    }
-    if at_end == 0 {
-        return Err(run
-            .fail(format!(
-                "neither TEST_GROUP member committed its partition up to its end: the group committed {}",
-                describe_offsets(&committed)
-            ))
-            .detail(
-                "Commit what was read before the consumer exits (commit_consumer_state, or \
-                 auto-commit, which commits on close), or the group reads it again next time.",
-            ));
-    }
-    Ok(())
-}
-
-/// `partition 0 at 2, partition 1 nothing`.
-fn describe_offsets(committed: &std::collections::BTreeMap<i32, Option<i64>>) -> String {
-    committed
-        .iter()
-        .map(|(partition, offset)| match offset {
-            Some(offset) => format!("partition {partition} at {offset}"),
-            None => format!("partition {partition} nothing"),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Within each partition, messages must arrive in the order they are stored.
-fn check_order(
-    run: &Run<'_>,
-    id: ProcessId,
-    read: &[(i32, String)],
-    stored: &[Stored],
-) -> Result<(), Failure> {
-    for partition in 0..PARTITIONS {
-        let got: Vec<&String> = read
-            .iter()
-            .filter(|(p, _)| *p == partition)
-            .map(|(_, m)| m)
-            .collect();
-        let offsets: Vec<i64> = got
-            .iter()
-            .filter_map(|m| stored.iter().find(|r| &&r.payload == m).map(|r| r.offset))
-            .collect();
-        if offsets.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(run.fail(format!(
-                "{} read partition {partition} out of order: {got:?}",
-                run.process(id).label()
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// The group as a whole read every stored message exactly once, from its real partition.
-fn check_all_once(
-    run: &Run<'_>,
-    group: &str,
-    read: &[(i32, String)],
-    stored: &[Stored],
-) -> Result<(), Failure> {
-    for record in stored {
-        let times = read.iter().filter(|(_, m)| *m == record.payload).count();
-        if times != 1 {
-            return Err(run.fail(format!(
-                "{group} read {:?} {times} times; a group reads each message once",
-                record.payload
-            )));
-        }
-    }
-    for (partition, message) in read {
-        if !stored
-            .iter()
-            .any(|r| r.partition == *partition && r.payload == *message)
-        {
-            return Err(run.fail(format!(
-                "{group} reported {message:?} from partition {partition}, which that partition does not hold"
-            )));
-        }
-    }
-    Ok(())
 }

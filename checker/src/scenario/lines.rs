@@ -1,6 +1,10 @@
-//! Reading a lab's output lines in the contract's format.
+//! Reading a lab's output lines in the contract's format. The assignment line itself is
+//! parsed by the contract ([`lab_contract::AssignmentLine`]); this reads the rest, and replays
+//! assignment lines into who owns what.
 
 use std::collections::BTreeMap;
+
+use lab_contract::{AssignmentLine, Event};
 
 /// A line split into bare words and `key=value` fields:
 /// `sent order1 key=alice partition=1` has words `sent order1` and two fields.
@@ -39,63 +43,21 @@ impl<'l> Fields<'l> {
     }
 }
 
-/// A rebalance event from an assignment line (see `lab_contract::assignment_line`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssignmentEvent {
-    /// The member label, for processes that run several consumers.
-    pub member: Option<usize>,
-    /// `true` for `assigned`, `false` for `revoked`.
-    pub assigned: bool,
-    /// The partitions that moved.
-    pub partitions: Vec<i32>,
-}
-
-impl AssignmentEvent {
-    /// Parses `assigned [0, 1]`, `revoked []`, `consumer 2 assigned [1]`; `None` for any
-    /// other line.
-    pub fn parse(line: &str) -> Option<AssignmentEvent> {
-        let (head, list) = line.trim().split_once('[')?;
-        let list = list.strip_suffix(']')?;
-        let words: Vec<&str> = head.split_whitespace().collect();
-        let (member, event) = match words.as_slice() {
-            [event] => (None, *event),
-            ["consumer", member, event] => (Some(member.parse().ok()?), *event),
-            _ => return None,
-        };
-        let assigned = match event {
-            "assigned" => true,
-            "revoked" => false,
-            _ => return None,
-        };
-        let partitions = list
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(str::parse)
-            .collect::<Result<Vec<i32>, _>>()
-            .ok()?;
-        Some(AssignmentEvent {
-            member,
-            assigned,
-            partitions,
-        })
-    }
-}
-
 /// The partitions each member owns after replaying `lines` in order: assigned partitions
 /// are added, revoked ones removed. This reads eager and cooperative rebalances alike.
 pub fn ownership<'a>(
     lines: impl IntoIterator<Item = &'a String>,
 ) -> BTreeMap<Option<usize>, Vec<i32>> {
     let mut owned: BTreeMap<Option<usize>, Vec<i32>> = BTreeMap::new();
-    for event in lines.into_iter().filter_map(|l| AssignmentEvent::parse(l)) {
-        let entry = owned.entry(event.member).or_default();
-        if event.assigned {
-            entry.extend(event.partitions);
-            entry.sort_unstable();
-            entry.dedup();
-        } else {
-            entry.retain(|p| !event.partitions.contains(p));
+    for line in lines.into_iter().filter_map(|l| AssignmentLine::parse(l)) {
+        let entry = owned.entry(line.member).or_default();
+        match line.event {
+            Event::Assigned => {
+                entry.extend(line.partitions);
+                entry.sort_unstable();
+                entry.dedup();
+            }
+            Event::Revoked => entry.retain(|p| !line.partitions.contains(p)),
         }
     }
     owned
@@ -113,29 +75,6 @@ mod tests {
         assert_eq!(line.number("partition"), Some(1));
         assert_eq!(line.number("key"), None);
         assert_eq!(line.number("missing"), None);
-    }
-
-    #[test]
-    fn assignment_lines_parse() {
-        assert_eq!(
-            AssignmentEvent::parse("consumer 2 assigned [0, 1]"),
-            Some(AssignmentEvent {
-                member: Some(2),
-                assigned: true,
-                partitions: vec![0, 1]
-            })
-        );
-        assert_eq!(
-            AssignmentEvent::parse("revoked []"),
-            Some(AssignmentEvent {
-                member: None,
-                assigned: false,
-                partitions: vec![]
-            })
-        );
-        assert_eq!(AssignmentEvent::parse("received x partition=1"), None);
-        assert_eq!(AssignmentEvent::parse("assigned [a]"), None);
-        assert_eq!(AssignmentEvent::parse("consumer x assigned [1]"), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod lab04_group_consumer;
 mod lab05_concurrent_consumption;
 mod lab06_click_processors;
 pub mod lines;
+mod readback;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -19,8 +20,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use lab_contract::{env, AssignmentLine, Topic};
 use tokio::sync::Notify;
 
+use self::lines::ownership;
 use crate::broker::Broker;
 use crate::process::{describe_exit, last_lines, LabProcess, Launch};
 use crate::transcript::Transcript;
@@ -118,9 +121,23 @@ impl<'b> Run<'b> {
             .detail(format!("expected: {expected}"))
     }
 
-    /// Creates a fresh topic `<base>-<nonce>` and returns its name.
-    pub async fn topic(&self, base: &str, partitions: i32) -> Result<String, Failure> {
-        let name = self.unique(base);
+    /// Creates a fresh topic shaped like the lab's `topic`, `<name>-<nonce>`, and returns
+    /// its name.
+    pub async fn topic(&self, topic: Topic) -> Result<String, Failure> {
+        self.create_topic(self.unique(topic.name), topic.partitions)
+            .await
+    }
+
+    /// Like [`Run::topic`], for a scenario that needs several: `<name>-<tag>-<nonce>`.
+    pub async fn tagged_topic(&self, topic: Topic, tag: &str) -> Result<String, Failure> {
+        self.create_topic(
+            self.unique(&format!("{}-{tag}", topic.name)),
+            topic.partitions,
+        )
+        .await
+    }
+
+    async fn create_topic(&self, name: String, partitions: i32) -> Result<String, Failure> {
         self.broker
             .create_topic(&name, partitions)
             .await
@@ -130,7 +147,7 @@ impl<'b> Run<'b> {
 
     /// Starts the lab's program; `KAFKA_BOOTSTRAP_SERVERS` is set for it.
     pub fn start(&mut self, launch: Launch) -> Result<ProcessId, Failure> {
-        let launch = launch.env("KAFKA_BOOTSTRAP_SERVERS", self.broker.bootstrap());
+        let launch = launch.env(env::KAFKA_BOOTSTRAP_SERVERS, self.broker.bootstrap());
         let process = LabProcess::spawn(&self.binary, &launch, self.events.clone())
             .map_err(|e| self.fail(format!("could not start {}: {e:#}", launch.label)))?;
         self.processes.push(process);
@@ -142,6 +159,25 @@ impl<'b> Run<'b> {
         &self.processes[id.0]
     }
 
+    /// The partitions process `id`, a single consumer, owns now: its assignment lines
+    /// replayed in order.
+    pub fn owned(&self, id: ProcessId) -> Vec<i32> {
+        ownership(&self.process(id).lines())
+            .remove(&None)
+            .unwrap_or_default()
+    }
+
+    /// Whether any of `ids` has printed an assignment line yet. When none has, a lab that
+    /// does not form its group is missing its rebalance callbacks, not its group settings.
+    pub fn printed_assignment(&self, ids: &[ProcessId]) -> bool {
+        ids.iter().any(|id| {
+            self.process(*id)
+                .lines()
+                .iter()
+                .any(|line| AssignmentLine::parse(line).is_some())
+        })
+    }
+
     /// Asks process `id` to stop, as Ctrl-C or a service manager would (SIGTERM).
     pub fn terminate(&self, id: ProcessId) {
         self.process(id).signal(nix::sys::signal::Signal::SIGTERM);
@@ -151,37 +187,6 @@ impl<'b> Run<'b> {
     pub fn kill(&mut self, id: ProcessId) {
         self.killed.push(id);
         self.process(id).kill();
-    }
-
-    /// Fails unless `group` has committed every non-empty partition of `topic` up to its
-    /// end: what a consumer read, it must commit, or its successor reads it again. `who`
-    /// names the group in the message.
-    pub async fn check_committed_to_end(
-        &self,
-        who: &str,
-        group: &str,
-        topic: &str,
-    ) -> Result<(), Failure> {
-        let broker_error =
-            |e: anyhow::Error| self.fail(format!("the checker could not read offsets: {e:#}"));
-        let committed = self
-            .broker
-            .committed(group, topic)
-            .await
-            .map_err(broker_error)?;
-        let ends = self.broker.end_offsets(topic).await.map_err(broker_error)?;
-        for (partition, end) in ends {
-            let done = committed.get(&partition).copied().flatten();
-            if end > 0 && done != Some(end) {
-                return Err(self
-                    .fail(format!(
-                        "{who} did not commit partition {partition} up to its end ({end}); it committed {}",
-                        done.map_or("nothing".to_string(), |o| o.to_string())
-                    ))
-                    .detail("Commit before the consumer exits, or the group's next member reads the messages again."));
-            }
-        }
-        Ok(())
     }
 
     /// Waits until `check` returns a value, re-checking whenever a process prints or exits.
@@ -302,16 +307,6 @@ fn new_nonce() -> String {
     );
     format!("{:08x}", hasher.finish() as u32)
 }
-
-/// The topics the labs use under their default names, with their partition counts, for
-/// `checker broker up` (the embedded broker cannot create topics on request).
-pub const COURSE_TOPICS: &[(&str, i32)] = &[
-    ("orders", 3),
-    ("orders-by-index", 4),
-    ("some-topic", 2),
-    ("topic1", 4),
-    ("user-clicks", 3),
-];
 
 /// Plays lab `number`'s scenario in `run`.
 pub async fn play(number: usize, run: &mut Run<'_>) -> Result<(), Failure> {

@@ -8,14 +8,14 @@ mod consumer;
 mod orders;
 mod producer;
 
+use lab_contract::lab01;
+
 #[tokio::main]
 async fn main() {
-    let topic = lab_contract::topic("orders");
+    let topic = lab_contract::topic(lab01::TOPIC.name);
     match std::env::args().nth(1).as_deref() {
         Some("produce") => producer::produce(&topic).await,
-        Some("consume") => {
-            consumer::consume(&topic, &lab_contract::group_id("order-readers")).await
-        }
+        Some("consume") => consumer::consume(&topic, &lab_contract::group_id(lab01::GROUP)).await,
         _ => {
             eprintln!("usage: lab01-orders produce|consume");
             std::process::exit(2);

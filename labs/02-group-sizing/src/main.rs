@@ -6,13 +6,14 @@
 
 mod member;
 
+use lab_contract::{env, lab02};
 use tokio::sync::watch;
 
 #[tokio::main]
 async fn main() {
-    let topic = lab_contract::topic("orders");
-    let group = lab_contract::group_id("order-processors");
-    let size: usize = lab_contract::setting("CONSUMER_GROUP_SIZE", 2);
+    let topic = lab_contract::topic(lab02::TOPIC.name);
+    let group = lab_contract::group_id(lab02::GROUP);
+    let size: usize = lab_contract::setting(env::CONSUMER_GROUP_SIZE, 2);
 
     // One stop flag for every member, so that a single signal ends them all.
     let (stop, stopping) = watch::channel(false);

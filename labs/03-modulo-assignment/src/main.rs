@@ -10,15 +10,17 @@ mod orders;
 mod plan;
 mod producer;
 
+use lab_contract::{env, lab03};
+
 #[tokio::main]
 async fn main() {
-    let topic = lab_contract::topic("orders-by-index");
-    let size: usize = lab_contract::setting("CONSUMER_GROUP_SIZE", 2);
+    let topic = lab_contract::topic(lab03::TOPIC.name);
+    let size: usize = lab_contract::setting(env::CONSUMER_GROUP_SIZE, 2);
     match std::env::args().nth(1).as_deref() {
         Some("plan") => plan::plan(size),
         Some("produce") => producer::produce(&topic).await,
         Some("consume") => {
-            group::consume(&topic, &lab_contract::group_id("order-processors"), size).await
+            group::consume(&topic, &lab_contract::group_id(lab03::GROUP), size).await
         }
         _ => {
             eprintln!("usage: lab03-modulo-assignment plan|produce|consume");

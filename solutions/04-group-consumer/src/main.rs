@@ -8,13 +8,15 @@
 mod consumer;
 mod producer;
 
+use lab_contract::lab04;
+
 /// How to call this program, printed when the arguments do not fit.
 const USAGE: &str = "usage: lab04-group-consumer producer <partition> <message>
        lab04-group-consumer consumer <group_id> <count>";
 
 #[tokio::main]
 async fn main() {
-    let topic = lab_contract::topic("some-topic");
+    let topic = lab_contract::topic(lab04::TOPIC.name);
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [role, partition, message] if role == "producer" => {

@@ -10,12 +10,14 @@ mod worker;
 
 use std::time::Duration;
 
+use lab_contract::{env, lab05};
+
 #[tokio::main]
 async fn main() {
-    let topic = lab_contract::topic("topic1");
-    let group = lab_contract::group_id("group1");
-    let consumers: usize = lab_contract::setting("CONSUMERS", 4);
-    let work = Duration::from_millis(lab_contract::setting("PROCESSING_MS", 3000));
+    let topic = lab_contract::topic(lab05::TOPIC.name);
+    let group = lab_contract::group_id(lab05::GROUP);
+    let consumers: usize = lab_contract::setting(env::CONSUMERS, 4);
+    let work = Duration::from_millis(lab_contract::setting(env::PROCESSING_MS, 3000));
 
     group::run(&topic, &group, consumers, work).await;
     println!("stopped");

@@ -8,11 +8,13 @@
 mod consumer;
 mod context;
 
+use lab_contract::{env, lab06};
+
 #[tokio::main]
 async fn main() {
-    let topic = lab_contract::topic("user-clicks");
-    let group = lab_contract::group_id("click-processors");
-    let assignor: String = lab_contract::setting("ASSIGNOR", "cooperative-sticky".to_string());
+    let topic = lab_contract::topic(lab06::TOPIC.name);
+    let group = lab_contract::group_id(lab06::GROUP);
+    let assignor: String = lab_contract::setting(env::ASSIGNOR, "cooperative-sticky".to_string());
 
     println!("assignor {assignor}");
     let clicks = consumer::join(&topic, &group, &assignor);

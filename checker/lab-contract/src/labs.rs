@@ -1,0 +1,132 @@
+//! Each lab's own names: the topic it uses (with the partition count the course creates it
+//! with) and the group it joins, when the checker does not set them.
+//!
+//! They live here, not in `labs/info.toml`, because programs need them: a lab's `main`
+//! falls back on them when `KAFKA_TOPIC` or `KAFKA_GROUP_ID` is unset, the checker's
+//! scenarios create topics of the same shape, and `checker broker up` creates [`TOPICS`]. As
+//! constants the compiler checks every use, and no program has to find and parse a file.
+
+/// A topic of the course: its default name, and how many partitions the course gives it.
+///
+/// The partition count is part of the lesson (three partitions for two consumers split
+/// 2 + 1, four for a round-robin deal...), so a scenario creates its fresh topics with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Topic {
+    /// The name a lab uses when `KAFKA_TOPIC` is unset.
+    pub name: &'static str,
+    /// The partitions the course creates it with.
+    pub partitions: i32,
+}
+
+/// Lab 1, orders: keyed orders, read back in order per key.
+pub mod lab01 {
+    use super::Topic;
+
+    /// Three partitions for the three customers, whose keys librdkafka's partitioner
+    /// spreads over all three.
+    pub const TOPIC: Topic = Topic {
+        name: "orders",
+        partitions: 3,
+    };
+    /// The group that reads the orders back.
+    pub const GROUP: &str = "order-readers";
+}
+
+/// Lab 2, group sizing: a group smaller and a group larger than the partition count.
+pub mod lab02 {
+    use super::Topic;
+
+    /// Lab 1's topic: three partitions, so two members split 2 + 1 and a fourth is idle.
+    pub const TOPIC: Topic = super::lab01::TOPIC;
+    /// The group the members share.
+    pub const GROUP: &str = "order-processors";
+}
+
+/// Lab 3, modulo assignment: a real group that agrees with the plan `index % size`.
+pub mod lab03 {
+    use super::Topic;
+
+    /// Four partitions for a group of two: roundrobin deals them out as [0, 2] and [1, 3].
+    pub const TOPIC: Topic = Topic {
+        name: "orders-by-index",
+        partitions: 4,
+    };
+    /// The group the members share.
+    pub const GROUP: &str = "order-processors";
+}
+
+/// Lab 4, group consumer: two groups read one topic independently. The group is the
+/// consumer's first argument, so there is no default group.
+pub mod lab04 {
+    use super::Topic;
+
+    /// The seed's topic, with two partitions.
+    pub const TOPIC: Topic = Topic {
+        name: "some-topic",
+        partitions: 2,
+    };
+    /// The seed's group of two members, which split the partitions.
+    pub const TEST_GROUP: &str = "TEST_GROUP";
+    /// The seed's group of one member, which reads everything.
+    pub const OTHER_GROUP: &str = "OTHER_GROUP";
+}
+
+/// Lab 5, concurrent consumption: partitions as the unit of parallelism.
+pub mod lab05 {
+    use super::Topic;
+
+    /// The seed's topic: four partitions, one for each of the lab's default four consumers.
+    pub const TOPIC: Topic = Topic {
+        name: "topic1",
+        partitions: 4,
+    };
+    /// The seed's group.
+    pub const GROUP: &str = "group1";
+}
+
+/// Lab 6, click processors: rebalancing after a clean leave and after a crash.
+pub mod lab06 {
+    use super::Topic;
+
+    /// The seed's topic: three partitions, split 2 + 1 between two instances.
+    pub const TOPIC: Topic = Topic {
+        name: "user-clicks",
+        partitions: 3,
+    };
+    /// The seed's group.
+    pub const GROUP: &str = "click-processors";
+}
+
+/// Every topic the labs use under its default name, once (lab 2 shares lab 1's), for
+/// `checker broker up`, which creates them so the labs can run by hand.
+pub const TOPICS: [Topic; 5] = [
+    lab01::TOPIC,
+    lab03::TOPIC,
+    lab04::TOPIC,
+    lab05::TOPIC,
+    lab06::TOPIC,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_lab_topic_is_created_once() {
+        let used = [
+            lab01::TOPIC,
+            lab02::TOPIC,
+            lab03::TOPIC,
+            lab04::TOPIC,
+            lab05::TOPIC,
+            lab06::TOPIC,
+        ];
+        for topic in used {
+            assert!(TOPICS.contains(&topic), "{topic:?} is not in TOPICS");
+        }
+        for topic in TOPICS {
+            let same_name = TOPICS.iter().filter(|t| t.name == topic.name).count();
+            assert_eq!(same_name, 1, "{} is listed twice", topic.name);
+        }
+    }
+}
