@@ -16,30 +16,15 @@ pub(super) enum Change {
 /// Parses an assignment line, `assigned [0, 2]` or `consumer 1 revoked [1]`, into its member
 /// label, its change and its partitions; `None` for any other line.
 ///
-/// This reads the line exactly as the checker's scenarios do (`AssignmentEvent::parse`), so it
-/// can give way to the lab contract's own parser without changing a picture.
+/// The lab contract's own parser reads it, as the checker's scenarios do, so a picture shows
+/// exactly what a check sees.
 pub(super) fn parse_assignment_line(line: &str) -> Option<(Option<usize>, Change, Vec<i32>)> {
-    let (head, list) = line.trim().split_once('[')?;
-    let list = list.strip_suffix(']')?;
-    let words: Vec<&str> = head.split_whitespace().collect();
-    let (member, change) = match words.as_slice() {
-        [change] => (None, *change),
-        ["consumer", member, change] => (Some(member.parse().ok()?), *change),
-        _ => return None,
+    let parsed = lab_contract::AssignmentLine::parse(line.trim())?;
+    let change = match parsed.event {
+        lab_contract::Event::Assigned => Change::Assigned,
+        lab_contract::Event::Revoked => Change::Revoked,
     };
-    let change = match change {
-        "assigned" => Change::Assigned,
-        "revoked" => Change::Revoked,
-        _ => return None,
-    };
-    let partitions = list
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(str::parse)
-        .collect::<Result<Vec<i32>, _>>()
-        .ok()?;
-    Some((member, change, partitions))
+    Some((parsed.member, change, parsed.partitions))
 }
 
 /// The value of the `key=value` word `key` among `words`.
