@@ -243,7 +243,7 @@ pub struct Grader {
     course: PathBuf,
     info: InfoFile,
     options: Options,
-    scratch: PathBuf,
+    scratch: workspace::Scratch,
     /// Each lab source's build result, so identical sources are built once per run. Held
     /// while building, so a second submission with the same source waits for the first.
     builds: Mutex<HashMap<u64, Built>>,
@@ -256,7 +256,7 @@ pub struct Grader {
 impl Grader {
     /// A grading run for the course at `course`.
     pub fn new(course: &Path, options: Options) -> Result<Grader> {
-        let scratch = workspace::scratch_dir()?;
+        let scratch = workspace::Scratch::create()?;
         Ok(Grader {
             course: course.to_path_buf(),
             info: InfoFile::load(),
@@ -483,7 +483,7 @@ impl Grader {
 
 impl Drop for Grader {
     fn drop(&mut self) {
-        workspace::release_scratch(&self.scratch, self.options.keep);
+        self.scratch.release(self.options.keep);
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod book_preprocessor;
 pub mod broker;
 pub mod cargo_build;
+pub mod cleanup;
 pub mod config_file;
 pub mod doctor;
 pub mod grade;

@@ -29,7 +29,6 @@ use crate::status::Status;
 use crate::{hint, list, reset, verify};
 
 pub use files::lab_of_change;
-pub use keys::restore_terminal;
 use state::{Action, Key, Keys, Transition};
 
 /// Something watch mode reacts to.
