@@ -5,6 +5,7 @@ pub mod book_preprocessor;
 pub mod broker;
 pub mod broker_choice;
 pub mod cargo_build;
+pub mod cleanup;
 pub mod consumer_group;
 pub mod diff;
 pub mod doctor;

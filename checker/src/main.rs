@@ -8,9 +8,10 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use checker::broker::{self, Broker, BrokerChoice, ContainerBroker};
+use checker::cleanup::{self, Stage};
 use checker::info_file::{self, InfoFile, Variant};
 use checker::state_file::StateFile;
-use checker::{broker_choice, doctor, hint, list, process, report, status, verify};
+use checker::{broker_choice, doctor, hint, list, report, status, verify};
 
 /// Learn Kafka consumer groups by doing: verify your labs against a real Kafka-protocol broker.
 #[derive(Parser)]
@@ -110,21 +111,10 @@ enum BrokerCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Lab processes live in their own process groups, so the terminal's Ctrl-C does not
-    // reach them: the checker must end them itself.
-    tokio::spawn(async {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            process::kill_all();
-            broker::cleanup_on_exit();
-            checker::grade::workspace::remove_live_scratch();
-            // Watch mode changed the terminal's settings; exiting here skips its cleanup.
-            checker::watch::restore_terminal();
-            eprintln!("\nInterrupted: every lab process has been stopped.");
-            std::process::exit(130);
-        }
-    });
+    cleanup::exit_on_ctrl_c();
     let result = run(cli).await;
-    process::kill_all();
+    // No lab process outlives the checker, whatever `run` left behind.
+    cleanup::run_stage(Stage::Processes);
     match result {
         Ok(code) => code,
         Err(error) => {

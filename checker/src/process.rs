@@ -3,9 +3,8 @@
 //! A learner's program may panic, hang, flood its output or start children of its own. Every
 //! process the checker starts therefore leads a fresh process group, and everything in that
 //! group is killed when the process is dropped, when the run ends, or when the checker is
-//! interrupted (see [`kill_all`]).
+//! interrupted (the group is registered with [`crate::cleanup`]).
 
-use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
@@ -18,6 +17,8 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio::sync::Notify;
 
+use crate::cleanup::{Registration, Stage};
+
 /// Lines of stdout kept per process; a program printing more is flooding and is stopped.
 pub const MAX_LINES: usize = 20_000;
 /// Bytes of one stdout line kept; the rest of a longer line is dropped.
@@ -27,45 +28,26 @@ pub const MAX_STDOUT_BYTES: usize = 4 << 20;
 /// Bytes of stderr kept per process (its tail, where panics are).
 pub const STDERR_TAIL_BYTES: usize = 16 << 10;
 
-/// Process groups started and not yet killed: what Ctrl-C must clean up.
-static LIVE_GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
-
-/// Kills every process group the checker started and has not cleaned up yet.
-///
-/// Called on Ctrl-C and before exiting on an error, so no lab process outlives the checker.
-pub fn kill_all() {
-    let groups = std::mem::take(&mut *LIVE_GROUPS.lock().expect("registry poisoned"));
-    for group in groups {
-        let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
-    }
-}
-
 /// The last `count` lines of a program's output, to quote in a message.
 pub fn last_lines(text: &str, count: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(count)..].join("\n")
 }
 
-/// A process group the checker leads outside [`LabProcess`] (the grader's cargo builds):
-/// registered like a lab's, so Ctrl-C ends it too, and killed whole when dropped.
+/// A process group the checker leads, registered so that Ctrl-C ends it too, and killed
+/// whole when dropped. Lab processes hold one; so do the grader's cargo builds.
 #[derive(Debug)]
-pub struct GroupGuard(i32);
+pub struct GroupGuard {
+    _kill: Registration,
+}
 
 impl GroupGuard {
     /// Takes charge of process group `group`.
     pub fn new(group: i32) -> GroupGuard {
-        LIVE_GROUPS.lock().expect("registry poisoned").insert(group);
-        GroupGuard(group)
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        let _ = killpg(Pid::from_raw(self.0), Signal::SIGKILL);
-        LIVE_GROUPS
-            .lock()
-            .expect("registry poisoned")
-            .remove(&self.0);
+        let kill = Registration::new(Stage::Processes, move || {
+            let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+        });
+        GroupGuard { _kill: kill }
     }
 }
 
@@ -113,6 +95,8 @@ pub struct LabProcess {
     label: String,
     group: i32,
     output: Arc<Mutex<Output>>,
+    /// Kills whatever the process left running in its group when the process is dropped.
+    _guard: GroupGuard,
 }
 
 impl LabProcess {
@@ -157,7 +141,7 @@ impl LabProcess {
         let group = child
             .id()
             .context("process exited before it could be tracked")? as i32;
-        LIVE_GROUPS.lock().expect("registry poisoned").insert(group);
+        let guard = GroupGuard::new(group);
 
         let output = Arc::new(Mutex::new(Output::default()));
         let stdout = child.stdout.take().context("stdout not captured")?;
@@ -182,6 +166,7 @@ impl LabProcess {
             label: launch.label.clone(),
             group,
             output,
+            _guard: guard,
         })
     }
 
@@ -218,17 +203,6 @@ impl LabProcess {
     /// Kills the whole group at once (SIGKILL): a crash, as far as Kafka can tell.
     pub fn kill(&self) {
         self.signal(Signal::SIGKILL);
-    }
-}
-
-impl Drop for LabProcess {
-    fn drop(&mut self) {
-        // Whatever the process left running in its group goes too.
-        self.kill();
-        LIVE_GROUPS
-            .lock()
-            .expect("registry poisoned")
-            .remove(&self.group);
     }
 }
 

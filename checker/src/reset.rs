@@ -233,16 +233,23 @@ mod tests {
 
     #[test]
     fn reset_refuses_outside_a_git_clone() {
-        let dir = temp_dir("nogit");
-        // Make sure no enclosing folder is a clone either, or the test would see that one.
-        let enclosing = git(&dir, &["rev-parse", "--is-inside-work-tree"]);
-        if matches!(enclosing.as_deref().map(str::trim), Ok("true")) {
-            eprintln!("skipped: the temp folder is inside a git clone");
-            return;
+        // The temp folder may itself be inside a clone, and git looks upwards for one. These
+        // two folders stop that search, so the test checks the same wherever it runs:
+        // a bare repository (git is there, but no work tree to restore into) ...
+        let bare = temp_dir("bare");
+        sh(&bare, &["init", "-q", "--bare"]);
+        // ... and a folder whose `.git` points nowhere (a clone that was moved or deleted).
+        let broken = temp_dir("broken");
+        std::fs::write(broken.join(".git"), "gitdir: /nonexistent/checker-reset\n").unwrap();
+        for dir in [bare, broken] {
+            let message = plan(&dir, &lab(1)).unwrap_err().to_string();
+            assert!(
+                message.contains("is not a git clone"),
+                "{}: {message}",
+                dir.display()
+            );
+            std::fs::remove_dir_all(dir).unwrap();
         }
-        let message = plan(&dir, &lab(1)).unwrap_err().to_string();
-        assert!(message.contains("is not a git clone"), "{message}");
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -28,7 +28,6 @@ use crate::status::LiveStatus;
 use crate::{hint, list, reset, verify};
 
 pub use files::lab_of_change;
-pub use keys::restore_terminal;
 use rules::{Action, Key, Keys, Transition};
 
 /// Something watch mode reacts to.

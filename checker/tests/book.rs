@@ -6,11 +6,12 @@
 //! With the tools installed: mdBook builds the book without a warning, every internal link
 //! and `#anchor` of the built HTML resolves, and a headless Chromium renders the
 //! introduction and a lab chapter with its title, code and picture. Without `mdbook` (the
-//! pinned version) or `chromium` these tests say why and skip. With `REQUIRE_BOOK_TOOLS=1`,
-//! as CI sets, a missing tool fails them instead.
+//! pinned version) or `chromium` these tests say why and skip, with a boxed SKIPPED notice
+//! on stderr. With `REQUIRE_BOOK_TOOLS=1`, as CI sets, a missing tool fails them instead.
+
+mod skip;
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -237,13 +238,12 @@ fn every_chapter_goes_through_the_preprocessor() {
 // ---------------------------------------------------------------------------------------
 // With tools
 
-/// Says why a test cannot run. It skips, or fails when REQUIRE_BOOK_TOOLS=1.
+/// Says why a test cannot run. It skips, loudly, or fails when REQUIRE_BOOK_TOOLS=1.
 fn missing(reason: &str) {
     if std::env::var("REQUIRE_BOOK_TOOLS").is_ok_and(|v| v == "1") {
         panic!("{reason} (REQUIRE_BOOK_TOOLS=1 makes this a failure)");
     }
-    // Straight to stderr: libtest captures print macros, and this should be seen.
-    let _ = writeln!(std::io::stderr(), "SKIPPED: {reason}");
+    skip::announce(reason, "REQUIRE_BOOK_TOOLS");
 }
 
 /// The first of `names` on PATH (or the program named by `$variable`).

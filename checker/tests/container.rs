@@ -9,8 +9,11 @@
 //! the session container, and that no container is left after a success, a failure, an
 //! interrupted checker (SIGINT) or a killed one (SIGKILL).
 //!
-//! Without a working engine the tests pass without checking anything (and say so), unless
-//! `REQUIRE_CONTAINER=1` is set: then a missing engine fails them.
+//! Without a working engine the tests pass without checking anything, and say so with a
+//! boxed SKIPPED notice on stderr, unless `REQUIRE_CONTAINER=1` is set: then a missing
+//! engine fails them.
+
+mod skip;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -29,7 +32,8 @@ const BROKEN_IMAGE: &str = "localhost/kafka-course-test:broken";
 
 /// The tests count containers, so they take turns.
 static TURN: Mutex<()> = Mutex::const_new(());
-static IMAGES: OnceCell<Option<Engine>> = OnceCell::const_new();
+/// The engine with the test images built, or why the tests cannot run.
+static IMAGES: OnceCell<Result<Engine, String>> = OnceCell::const_new();
 
 fn required() -> bool {
     std::env::var("REQUIRE_CONTAINER").is_ok_and(|v| v == "1")
@@ -39,18 +43,15 @@ fn checker_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_checker"))
 }
 
-/// The engine, with both test images built; `None` (the test is skipped) when there is no
-/// usable engine and `REQUIRE_CONTAINER` is not set.
+/// The engine, with both test images built; `None` (the test is skipped, loudly) when there
+/// is no usable engine and `REQUIRE_CONTAINER` is not set.
 async fn engine() -> Option<Engine> {
-    IMAGES
+    let found = IMAGES
         .get_or_init(|| async {
             let engine = match Engine::detect().await {
                 Ok(engine) => engine,
                 Err(e) if required() => panic!("REQUIRE_CONTAINER=1, but: {e}"),
-                Err(e) => {
-                    eprintln!("skipping the container tests: {e}");
-                    return None;
-                }
+                Err(e) => return Err(e.to_string()),
             };
             // The image runs `checker broker serve`: the binary must have it.
             let serves = std::process::Command::new(checker_binary())
@@ -60,14 +61,19 @@ async fn engine() -> Option<Engine> {
             if !serves {
                 let why = "the checker binary has no `broker serve` command";
                 assert!(!required(), "REQUIRE_CONTAINER=1, but {why}");
-                eprintln!("skipping the container tests: {why}");
-                return None;
+                return Err(why.to_string());
             }
             build_images(&engine);
-            Some(engine)
+            Ok(engine)
         })
-        .await
-        .clone()
+        .await;
+    match found {
+        Ok(engine) => Some(engine.clone()),
+        Err(why) => {
+            skip::announce(why, "REQUIRE_CONTAINER");
+            None
+        }
+    }
 }
 
 /// Builds the stand-in images from the checker binary and the shared libraries it needs.
@@ -385,7 +391,10 @@ async fn a_session_container_serves_runs_until_it_is_taken_down() {
             !required(),
             "a session container (kafka-course) is in the way"
         );
-        eprintln!("skipping: a session container (kafka-course) is running already");
+        skip::announce(
+            "a session container (kafka-course) is running already",
+            "REQUIRE_CONTAINER",
+        );
         return;
     }
 

@@ -4,19 +4,15 @@
 //! A broker that outlives the checker (an existing cluster, or the session container of
 //! `checker broker up`) gets back what a run put on it: every topic the run created is
 //! deleted at the end, with the run's consumer groups. A container the checker started for
-//! one run is removed instead, even when the run fails or is interrupted.
+//! one run is removed instead, even when the run fails or is interrupted (see [`teardown`]).
 
 pub mod container;
 pub mod embedded;
 pub mod offsets;
 pub mod records;
 pub mod serve;
+mod teardown;
 
-use std::collections::BTreeMap;
-use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -28,6 +24,7 @@ use rdkafka::ClientConfig;
 
 pub use container::ContainerBroker;
 pub use embedded::EmbeddedBroker;
+use teardown::{Pending, Teardown};
 
 /// How long the checker waits for a broker to answer before calling it unreachable.
 const REACH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -107,7 +104,8 @@ pub enum Broker {
 /// An existing cluster, reached by its bootstrap address.
 pub struct ExternalBroker {
     address: String,
-    cleanup: CleanupId,
+    /// Deleting what the run created there.
+    teardown: Pending,
 }
 
 impl Broker {
@@ -122,7 +120,7 @@ impl Broker {
             }
             BrokerChoice::External(address) => Broker::External(ExternalBroker {
                 address: address.clone(),
-                cleanup: CleanupId::register(Cleanup::topics_on(address)),
+                teardown: Pending::register(Teardown::topics_on(address)),
             }),
         };
         broker.check_reachable().await?;
@@ -150,7 +148,7 @@ impl Broker {
     /// Creates `name` with `partitions` partitions and waits until the broker serves it.
     ///
     /// On a broker that outlives the run, the topic is deleted again by [`Broker::shutdown`]
-    /// (or when the broker is dropped, or by [`cleanup_on_exit`]).
+    /// (or when the broker is dropped, or on Ctrl-C).
     pub async fn create_topic(&self, name: &str, partitions: i32) -> Result<()> {
         match self {
             Broker::Embedded(broker) => broker.create_topic(name, partitions)?,
@@ -158,8 +156,8 @@ impl Broker {
                 if !self.admin_create_topic(name, partitions).await? {
                     bail!("cannot create topic {name}: it exists already");
                 }
-                if let Some(id) = self.cleanup_id() {
-                    id.track_topic(name);
+                if let Some(teardown) = self.teardown() {
+                    teardown.track_topic(name);
                 }
             }
         }
@@ -188,19 +186,20 @@ impl Broker {
     /// the container the checker started for it. Errors are reported on stderr, not
     /// returned: the run's verdict stands either way.
     pub async fn shutdown(self) {
-        let Some(id) = self.cleanup_id() else {
+        let Some(teardown) = self.teardown() else {
             return;
         };
-        if let Some(cleanup) = id.take() {
-            let _ = tokio::task::spawn_blocking(move || cleanup.run()).await;
+        if let Some(work) = teardown.take() {
+            let _ = tokio::task::spawn_blocking(work).await;
         }
     }
 
-    fn cleanup_id(&self) -> Option<&CleanupId> {
+    /// What ending the run must undo; nothing for the embedded broker, which goes with it.
+    fn teardown(&self) -> Option<&Pending> {
         match self {
             Broker::Embedded(_) => None,
-            Broker::Container(broker) => Some(broker.cleanup_id()),
-            Broker::External(broker) => Some(&broker.cleanup),
+            Broker::Container(broker) => Some(broker.teardown()),
+            Broker::External(broker) => Some(&broker.teardown),
         }
     }
 
@@ -269,15 +268,6 @@ impl Broker {
     }
 }
 
-impl Drop for ExternalBroker {
-    fn drop(&mut self) {
-        // A run that ended early (an error, a panic) still deletes what it created.
-        if let Some(cleanup) = self.cleanup.take() {
-            cleanup.run();
-        }
-    }
-}
-
 /// Asks `bootstrap` for cluster metadata: `Ok` once a broker answers and names itself.
 ///
 /// This is the readiness check of every backend: a port that accepts connections is not
@@ -300,185 +290,6 @@ pub fn client_config(bootstrap: &str) -> ClientConfig {
         .set("socket.connection.setup.timeout.ms", "5000")
         .set_log_level(rdkafka::config::RDKafkaLogLevel::Error);
     config
-}
-
-/// Cleans up after every broker still in use: deletes their runs' topics and groups and
-/// removes the containers the checker started. For the Ctrl-C handler, right before the
-/// process exits (destructors do not run then). Blocks for at most a few seconds.
-pub fn cleanup_on_exit() {
-    let pending = std::mem::take(&mut *PENDING.lock().expect("cleanup registry poisoned"));
-    let workers: Vec<_> = pending
-        .into_values()
-        .map(|cleanup| std::thread::spawn(move || cleanup.run()))
-        .collect();
-    for worker in workers {
-        let _ = worker.join();
-    }
-}
-
-/// What must happen when a broker is done with: a registry entry, so that Ctrl-C finds it.
-#[derive(Default)]
-struct Cleanup {
-    /// Where to delete topics and groups (`None`: nothing to delete there).
-    bootstrap: Option<String>,
-    /// Topics this run created.
-    topics: Vec<String>,
-    /// A container to remove.
-    container: Option<container::Removal>,
-}
-
-impl Cleanup {
-    fn topics_on(bootstrap: &str) -> Cleanup {
-        Cleanup {
-            bootstrap: Some(bootstrap.to_string()),
-            ..Cleanup::default()
-        }
-    }
-
-    /// Does it all, blocking; reports failures on stderr.
-    fn run(self) {
-        if let Some(container) = self.container {
-            // Removing the container removes everything in it.
-            container.run();
-            return;
-        }
-        let Some(bootstrap) = self.bootstrap else {
-            return;
-        };
-        if self.topics.is_empty() {
-            return;
-        }
-        if let Err(error) = delete_run_data(&bootstrap, &self.topics) {
-            eprintln!(
-                "warning: could not delete this run's topics on {bootstrap} ({}): {error:#}",
-                self.topics.join(", ")
-            );
-        }
-    }
-}
-
-static PENDING: Mutex<BTreeMap<u64, Cleanup>> = Mutex::new(BTreeMap::new());
-static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-
-/// A broker's entry in the cleanup registry.
-struct CleanupId(u64);
-
-impl CleanupId {
-    fn register(cleanup: Cleanup) -> CleanupId {
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        PENDING
-            .lock()
-            .expect("cleanup registry poisoned")
-            .insert(id, cleanup);
-        CleanupId(id)
-    }
-
-    fn track_topic(&self, topic: &str) {
-        if let Some(cleanup) = PENDING
-            .lock()
-            .expect("cleanup registry poisoned")
-            .get_mut(&self.0)
-        {
-            cleanup.topics.push(topic.to_string());
-        }
-    }
-
-    /// Puts `cleanup` in place of the entry, and returns what was there.
-    fn replace(&self, cleanup: Cleanup) -> Option<Cleanup> {
-        PENDING
-            .lock()
-            .expect("cleanup registry poisoned")
-            .insert(self.0, cleanup)
-    }
-
-    /// Takes the entry out of the registry (once: later calls get `None`).
-    fn take(&self) -> Option<Cleanup> {
-        PENDING
-            .lock()
-            .expect("cleanup registry poisoned")
-            .remove(&self.0)
-    }
-}
-
-/// Deletes `topics` and the consumer groups of the same runs.
-///
-/// The scenarios name a run's topics and groups `<base>-<nonce>`; a group is the run's when
-/// its name ends with the nonce of one of the run's topics.
-fn delete_run_data(bootstrap: &str, topics: &[String]) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> = client_config(bootstrap).create()?;
-    let options = AdminOptions::new()
-        .request_timeout(Some(CLEANUP_TIMEOUT))
-        .operation_timeout(Some(CLEANUP_TIMEOUT));
-
-    let groups = run_groups(bootstrap, topics);
-    if !groups.is_empty() {
-        let names: Vec<&str> = groups.iter().map(String::as_str).collect();
-        // Best effort: a group that still has members, or a broker without DeleteGroups,
-        // keeps it (Kafka expires empty groups by itself).
-        let _ = block_on(admin.delete_groups(&names, &options));
-    }
-
-    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-    let results = block_on(admin.delete_topics(&names, &options))?;
-    let failed: Vec<String> = results
-        .into_iter()
-        .filter_map(|result| match result {
-            Ok(_) | Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => None,
-            Err((topic, code)) => Some(format!("{topic}: {code}")),
-        })
-        .collect();
-    if !failed.is_empty() {
-        bail!("{}", failed.join("; "));
-    }
-    Ok(())
-}
-
-/// The groups on `bootstrap` that belong to the runs that created `topics`.
-fn run_groups(bootstrap: &str, topics: &[String]) -> Vec<String> {
-    let suffixes: Vec<&str> = topics
-        .iter()
-        .filter_map(|topic| topic.rsplit_once('-').map(|(_, nonce)| nonce))
-        .filter(|nonce| nonce.len() >= 6)
-        .collect();
-    if suffixes.is_empty() {
-        return Vec::new();
-    }
-    let Ok(consumer) = client_config(bootstrap).create::<BaseConsumer>() else {
-        return Vec::new();
-    };
-    let Ok(list) = consumer.fetch_group_list(None, CLEANUP_TIMEOUT) else {
-        return Vec::new();
-    };
-    list.groups()
-        .iter()
-        .map(|group| group.name().to_string())
-        .filter(|name| {
-            suffixes
-                .iter()
-                .any(|nonce| name.strip_suffix(nonce).is_some_and(|s| s.ends_with('-')))
-        })
-        .collect()
-}
-
-/// Waits for `future` on the current thread. rdkafka's admin futures are completed by its
-/// own background thread, so they need no async runtime: this works in `Drop` and in the
-/// Ctrl-C handler, where awaiting is not possible.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut context = TaskContext::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        match future.as_mut().poll(&mut context) {
-            Poll::Ready(output) => return output,
-            Poll::Pending => std::thread::park(),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -528,16 +339,6 @@ mod tests {
             tag.split('.').all(|part| part.parse::<u32>().is_ok()),
             "{tag}"
         );
-    }
-
-    #[test]
-    fn block_on_waits_for_another_thread() {
-        let (sender, receiver) = tokio::sync::oneshot::channel();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
-            sender.send(7).unwrap();
-        });
-        assert_eq!(block_on(receiver).unwrap(), 7);
     }
 
     #[tokio::test]

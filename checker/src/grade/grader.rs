@@ -58,7 +58,7 @@ pub struct Grader {
     course: PathBuf,
     info: InfoFile,
     options: Options,
-    scratch: PathBuf,
+    scratch: workspace::Scratch,
     builds: Builds,
     counter: std::sync::atomic::AtomicUsize,
     /// Live status of a one-submission run (class runs show a progress bar instead).
@@ -68,7 +68,7 @@ pub struct Grader {
 impl Grader {
     /// A grading run for the course at `course`.
     pub fn new(course: &Path, options: Options) -> Result<Grader> {
-        let scratch = workspace::scratch_dir()?;
+        let scratch = workspace::Scratch::create()?;
         let builds = Builds::new(
             &options.target_dir,
             options.build_timeout,
@@ -231,7 +231,7 @@ impl Grader {
 
 impl Drop for Grader {
     fn drop(&mut self) {
-        workspace::release_scratch(&self.scratch, self.options.keep);
+        self.scratch.release(self.options.keep);
     }
 }
 

@@ -10,51 +10,55 @@ use anyhow::{bail, Context, Result};
 use super::integrity::fingerprint;
 use super::locate::Located;
 use super::sandbox::Sandbox;
+use crate::cleanup::{Registration, Stage};
 use crate::info_file::{InfoFile, LabInfo};
 
 /// The most a lab's `src/` may hold; a bigger one is not copied (and so does not compile).
 pub const MAX_SOURCE_BYTES: u64 = 10 << 20;
 
-/// Scratch folders of runs still going: what Ctrl-C must delete.
-static LIVE_SCRATCH: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+/// A grading run's scratch folder, under the system's temp folder and readable only by the
+/// grading user. Deleted by [`Scratch::release`], when dropped, or on Ctrl-C.
+#[derive(Debug)]
+pub struct Scratch {
+    dir: PathBuf,
+    removal: Registration,
+}
 
-/// Deletes every scratch folder of a run still going. Called on Ctrl-C, which exits
-/// without running the grader's `Drop`.
-pub fn remove_live_scratch() {
-    let dirs = std::mem::take(&mut *LIVE_SCRATCH.lock().expect("registry poisoned"));
-    for dir in dirs {
-        let _ = std::fs::remove_dir_all(dir);
+impl Scratch {
+    /// Creates a fresh scratch folder for one grading run.
+    pub fn create() -> Result<Scratch> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let dir =
+            std::env::temp_dir().join(format!("checker-grade-{}-{nanos:08x}", std::process::id()));
+        std::fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let removal = Registration::new(Stage::Files, {
+            let dir = dir.clone();
+            move || {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        });
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        Ok(Scratch { dir, removal })
+    }
+
+    /// Ends the run's use of the folder: deletes it, unless `keep`.
+    pub fn release(&self, keep: bool) {
+        match self.removal.take() {
+            Some(remove) if !keep => remove(),
+            _ => {}
+        }
     }
 }
 
-/// Deletes a run's scratch folder (unless `keep`) and forgets it.
-pub fn release_scratch(dir: &Path, keep: bool) {
-    LIVE_SCRATCH
-        .lock()
-        .expect("registry poisoned")
-        .retain(|live| live != dir);
-    if !keep {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-}
+impl std::ops::Deref for Scratch {
+    type Target = Path;
 
-/// A fresh folder for one grading run, under the system's temp folder, readable only by
-/// the grading user; deleted by [`release_scratch`], or by [`remove_live_scratch`] on
-/// Ctrl-C.
-pub fn scratch_dir() -> Result<PathBuf> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    let dir =
-        std::env::temp_dir().join(format!("checker-grade-{}-{nanos:08x}", std::process::id()));
-    std::fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-    LIVE_SCRATCH
-        .lock()
-        .expect("registry poisoned")
-        .push(dir.clone());
-    Ok(dir)
+    fn deref(&self) -> &Path {
+        &self.dir
+    }
 }
 
 /// One submission's workspace: `ws/` is a cargo workspace of the course's files and the

@@ -7,20 +7,20 @@
 //! checker already uses for signals provides it.
 
 use std::io::Read;
-use std::sync::Mutex;
 
 use anyhow::{Context, Result};
-use nix::sys::termios::{self, LocalFlags, SetArg, SpecialCharacterIndices, Termios};
+use nix::sys::termios::{self, LocalFlags, SetArg, SpecialCharacterIndices};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::rules::Key;
 use super::Event;
+use crate::cleanup::{Registration, Stage};
 
-/// The terminal settings from before watch mode, while it has them changed.
-static SAVED: Mutex<Option<Termios>> = Mutex::new(None);
-
-/// Cbreak mode on stdin for as long as this value lives.
-pub struct Cbreak(());
+/// Cbreak mode on stdin for as long as this value lives; the terminal is put back as it was
+/// when it is dropped, or by the Ctrl-C handler, which exits without dropping it.
+pub struct Cbreak {
+    _restore: Registration,
+}
 
 impl Cbreak {
     /// Switches stdin (a terminal) to cbreak mode, remembering how it was.
@@ -34,28 +34,12 @@ impl Cbreak {
         // Every read returns as soon as one byte is there.
         cbreak.control_chars[SpecialCharacterIndices::VMIN as usize] = 1;
         cbreak.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
-        *SAVED.lock().expect("terminal settings poisoned") = Some(original);
+        let restore = Registration::new(Stage::Terminal, move || {
+            let _ = termios::tcsetattr(std::io::stdin(), SetArg::TCSANOW, &original);
+        });
         termios::tcsetattr(&stdin, SetArg::TCSANOW, &cbreak)
             .context("cannot change the terminal settings")?;
-        Ok(Cbreak(()))
-    }
-}
-
-impl Drop for Cbreak {
-    fn drop(&mut self) {
-        restore_terminal();
-    }
-}
-
-/// Puts the terminal back as it was before watch mode; does nothing if watch mode did not
-/// change it.
-///
-/// Called when watch mode ends and from the Ctrl-C handler, which exits without unwinding
-/// and so without dropping [`Cbreak`].
-pub fn restore_terminal() {
-    let saved = SAVED.lock().map(|mut saved| saved.take());
-    if let Ok(Some(original)) = saved {
-        let _ = termios::tcsetattr(std::io::stdin(), SetArg::TCSANOW, &original);
+        Ok(Cbreak { _restore: restore })
     }
 }
 
