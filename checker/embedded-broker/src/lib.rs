@@ -18,6 +18,7 @@ mod api_versions;
 mod forwarder;
 pub mod group;
 mod mock_cluster;
+pub mod stand_in;
 mod topic_admin;
 mod wire;
 
