@@ -12,20 +12,11 @@ mod tests {
     use crate::broker::{Broker, BrokerChoice};
     use embedded_broker::stand_in::Plan;
 
-    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |key| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| v.to_string())
-        }
-    }
-
     #[test]
     fn the_plan_follows_the_kafka_image_environment() {
         let vars = crate::broker::container::kafka_env(40123);
-        let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let plan = Plan::new(&ServeOptions::default(), env(&pairs)).unwrap();
+        let env = |key: &str| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+        let plan = Plan::new(&ServeOptions::default(), env).unwrap();
         assert_eq!(plan.listen, "0.0.0.0:9092".parse().unwrap());
         assert_eq!(plan.advertise_host, "127.0.0.1");
         assert_eq!(plan.advertise_port, 40123);
