@@ -78,11 +78,9 @@ async fn connection(client: TcpStream, peer: SocketAddr, upstream: TcpStream, sh
             if header.api_key == CREATE_TOPICS || header.api_key == DELETE_TOPICS {
                 let _ = slots.send(answer);
                 let shared = shared.clone();
-                let frame = frame.clone();
+                let body = body.to_vec();
                 tokio::task::spawn_blocking(move || {
-                    if let Some(response) =
-                        topic_admin::answer(&header, &frame[header.body..], &shared.topics)
-                    {
+                    if let Some(response) = topic_admin::answer(&header, &body, &shared.topics) {
                         let _ = slot.send(response);
                     }
                 });

@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 
 pub use group::messages::{GroupDescription, MemberDescription};
 use group::Coordinator;
@@ -172,15 +172,4 @@ fn advertised_host(local: SocketAddr) -> String {
     } else {
         local.ip().to_string()
     }
-}
-
-/// Checks that `text` is `HOST:PORT`.
-pub fn split_host_port(address: &str) -> Result<(String, u16)> {
-    let (host, port) = address
-        .rsplit_once(':')
-        .ok_or_else(|| anyhow!("{address:?} is not HOST:PORT"))?;
-    let port = port
-        .parse()
-        .with_context(|| format!("{address:?} is not HOST:PORT"))?;
-    Ok((host.to_string(), port))
 }

@@ -11,7 +11,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::{split_host_port, EmbeddedBroker, Options};
+use crate::{EmbeddedBroker, Options};
 use anyhow::{anyhow, Context, Result};
 
 /// What the stand-in was told on its command line (`checker broker serve`).
@@ -150,6 +150,17 @@ pub async fn start_on_loopback() -> Result<Server> {
         initial_rebalance_delay_ms: 0,
     };
     Server::start(&plan).await
+}
+
+/// Splits `HOST:PORT`.
+fn split_host_port(address: &str) -> Result<(String, u16)> {
+    let (host, port) = address
+        .rsplit_once(':')
+        .ok_or_else(|| anyhow!("{address:?} is not HOST:PORT"))?;
+    let port = port
+        .parse()
+        .with_context(|| format!("{address:?} is not HOST:PORT"))?;
+    Ok((host.to_string(), port))
 }
 
 #[cfg(test)]

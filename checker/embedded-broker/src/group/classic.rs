@@ -22,9 +22,11 @@ pub enum GroupState {
     CompletingRebalance,
     /// Every member has its assignment.
     Stable,
-    /// Deleted.
-    Dead,
 }
+
+/// The state Kafka reports for a group it does not know. Kafka's `Dead` is a deleted group;
+/// here a deleted group is simply gone, so no group is ever in that state.
+pub const UNKNOWN_GROUP_STATE: &str = "Dead";
 
 impl GroupState {
     /// The name Kafka reports in DescribeGroups and ListGroups.
@@ -34,7 +36,6 @@ impl GroupState {
             GroupState::PreparingRebalance => "PreparingRebalance",
             GroupState::CompletingRebalance => "CompletingRebalance",
             GroupState::Stable => "Stable",
-            GroupState::Dead => "Dead",
         }
     }
 }

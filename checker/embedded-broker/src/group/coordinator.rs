@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::classic::{Committed, Group, GroupState, InitialDelay, Member};
+use super::classic::{Committed, Group, GroupState, InitialDelay, Member, UNKNOWN_GROUP_STATE};
 use super::messages::error::*;
 use super::messages::*;
 
@@ -118,9 +118,6 @@ impl Groups {
             .groups
             .get_mut(&request.group_id)
             .expect("just ensured");
-        if group.state == GroupState::Dead {
-            return fail(COORDINATOR_NOT_AVAILABLE);
-        }
         if !group.supports_protocols(&request.protocol_type, &request.protocols) {
             return fail(INCONSISTENT_GROUP_PROTOCOL);
         }
@@ -146,7 +143,6 @@ impl Groups {
         }
         match group.state {
             GroupState::Empty => fail(UNKNOWN_MEMBER_ID),
-            GroupState::Dead => fail(COORDINATOR_NOT_AVAILABLE),
             GroupState::PreparingRebalance => fail(REBALANCE_IN_PROGRESS),
             GroupState::CompletingRebalance => {
                 let (sender, receiver) = oneshot::channel();
@@ -197,9 +193,6 @@ impl Groups {
         let Some(group) = self.groups.get_mut(&request.group_id) else {
             return UNKNOWN_MEMBER_ID;
         };
-        if group.state == GroupState::Dead {
-            return COORDINATOR_NOT_AVAILABLE;
-        }
         if let Err(error) =
             validate_member(group, &request.member_id, request.instance_id.as_deref())
         {
@@ -212,7 +205,6 @@ impl Groups {
         let member = group.member_mut(&request.member_id).expect("validated");
         match state {
             GroupState::Empty => UNKNOWN_MEMBER_ID,
-            GroupState::Dead => COORDINATOR_NOT_AVAILABLE,
             GroupState::PreparingRebalance => {
                 // The member learns of the rebalance from this answer and rejoins.
                 member.heartbeat_deadline = now + member.session_timeout;
@@ -233,12 +225,6 @@ impl Groups {
                 members: Vec::new(),
             };
         };
-        if group.state == GroupState::Dead {
-            return LeaveResponse {
-                error: COORDINATOR_NOT_AVAILABLE,
-                members: Vec::new(),
-            };
-        }
         let mut results = Vec::new();
         for (member_id, instance_id) in request.members {
             let target = match &instance_id {
@@ -274,23 +260,24 @@ impl Groups {
     /// OffsetCommit.
     pub fn commit(&mut self, request: CommitRequest) -> CommitResponse {
         let error = self.validate_commit(&request);
-        let group = self.groups.get_mut(&request.group_id);
+        // A refused commit stores nothing: every partition gets the error.
+        let mut store = self
+            .groups
+            .get_mut(&request.group_id)
+            .filter(|_| error == 0);
         let mut response = Vec::new();
-        let mut group = group;
         for (topic, partitions) in request.topics {
             let mut results = Vec::new();
             for p in partitions {
-                if error == 0 {
-                    if let Some(group) = group.as_deref_mut() {
-                        group.offsets.insert(
-                            (topic.clone(), p.partition),
-                            Committed {
-                                offset: p.offset,
-                                leader_epoch: p.leader_epoch,
-                                metadata: p.metadata,
-                            },
-                        );
-                    }
+                if let Some(group) = store.as_deref_mut() {
+                    group.offsets.insert(
+                        (topic.clone(), p.partition),
+                        Committed {
+                            offset: p.offset,
+                            leader_epoch: p.leader_epoch,
+                            metadata: p.metadata,
+                        },
+                    );
                 }
                 results.push((p.partition, error));
             }
@@ -313,9 +300,6 @@ impl Groups {
                 .insert(request.group_id.clone(), Group::new(&request.group_id));
         }
         let group = &self.groups[&request.group_id];
-        if group.state == GroupState::Dead {
-            return COORDINATOR_NOT_AVAILABLE;
-        }
         if request.generation < 0 && group.state == GroupState::Empty {
             return 0;
         }
@@ -381,7 +365,7 @@ impl Groups {
             return GroupDescription {
                 error: 0,
                 group_id: group_id.to_string(),
-                state: GroupState::Dead.name().to_string(),
+                state: UNKNOWN_GROUP_STATE.to_string(),
                 protocol_type: String::new(),
                 protocol: String::new(),
                 members: Vec::new(),
@@ -437,7 +421,7 @@ impl Groups {
             .into_iter()
             .map(|id| {
                 let error = match self.groups.get(&id).map(|g| g.state) {
-                    None | Some(GroupState::Dead) => GROUP_ID_NOT_FOUND,
+                    None => GROUP_ID_NOT_FOUND,
                     Some(GroupState::Empty) => {
                         self.groups.remove(&id);
                         0
@@ -602,7 +586,7 @@ fn join_known_member(
         return fail(UNKNOWN_MEMBER_ID);
     }
     match group.state {
-        GroupState::Empty | GroupState::Dead => fail(UNKNOWN_MEMBER_ID),
+        GroupState::Empty => fail(UNKNOWN_MEMBER_ID),
         GroupState::PreparingRebalance => {
             let receiver = update_member(group, &request, now);
             try_complete_join(group, now);
@@ -685,7 +669,6 @@ fn maybe_prepare_rebalance_or_complete_join(group: &mut Group, now: Instant, set
             prepare_rebalance(group, now, settings.initial_rebalance_delay)
         }
         GroupState::PreparingRebalance => try_complete_join(group, now),
-        GroupState::Dead => {}
     }
 }
 
@@ -835,7 +818,7 @@ fn remove_member_and_update_group(group: &mut Group, id: &str, now: Instant) {
             prepare_rebalance(group, now, Duration::ZERO)
         }
         GroupState::PreparingRebalance => try_complete_join(group, now),
-        GroupState::Empty | GroupState::Dead => {}
+        GroupState::Empty => {}
     }
 }
 

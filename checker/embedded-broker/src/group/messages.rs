@@ -41,8 +41,6 @@ pub const SUPPORTED: [(i16, i16, i16); 9] = [
 
 /// Kafka error codes the coordinator answers with.
 pub mod error {
-    /// COORDINATOR_NOT_AVAILABLE.
-    pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
     /// ILLEGAL_GENERATION.
     pub const ILLEGAL_GENERATION: i16 = 22;
     /// INCONSISTENT_GROUP_PROTOCOL.
