@@ -42,6 +42,11 @@ fn owned(consumer: &BaseConsumer) -> usize {
     consumer.assignment().map_or(0, |list| list.count())
 }
 
+/// Whether `a` and `b` share every partition between them, each owning some.
+fn split(a: &BaseConsumer, b: &BaseConsumer) -> bool {
+    owned(a) + owned(b) == PARTITIONS as usize && owned(a) > 0 && owned(b) > 0
+}
+
 /// Polls every consumer until `done` holds, or fails after `limit`.
 fn poll_until(
     consumers: &[&BaseConsumer],
@@ -68,11 +73,7 @@ fn clean_leave_handover(settings: &[(&str, &str)], heartbeat: Duration) {
         &[&survivor, &leaver],
         Duration::from_secs(20),
         "the 2 + 1 split",
-        || {
-            owned(&survivor) + owned(&leaver) == PARTITIONS as usize
-                && owned(&survivor) > 0
-                && owned(&leaver) > 0
-        },
+        || split(&survivor, &leaver),
     );
     drop(leaver); // closes: LeaveGroup
     let took = poll_until(
@@ -120,11 +121,7 @@ fn a_restarted_static_member_keeps_its_partitions_without_a_rebalance() {
         &[&other, &first],
         Duration::from_secs(20),
         "the split",
-        || {
-            owned(&other) + owned(&first) == PARTITIONS as usize
-                && owned(&first) > 0
-                && owned(&other) > 0
-        },
+        || split(&other, &first),
     );
     let kept = first
         .assignment()

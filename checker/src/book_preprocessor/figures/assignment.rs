@@ -245,20 +245,8 @@ fn draw_chips(
         } else {
             "stroke=\"#666\"".to_string()
         };
-        let cx = panel.chip_x(i);
-        svg.rect(
-            cx,
-            y + 5.0,
-            CHIP_W,
-            20.0,
-            &format!("rx=\"4\" fill=\"{}\" {stroke}", colour(p)),
-        );
-        svg.text(
-            cx + CHIP_W / 2.0,
-            y + 19.0,
-            &format!("P{p}"),
-            "text-anchor=\"middle\" font-size=\"11\"",
-        );
+        let style = format!("rx=\"4\" fill=\"{}\" {stroke}", colour(p));
+        draw_chip(svg, panel, y, i, p, &style, "");
     }
     moved_any
 }
@@ -271,22 +259,32 @@ fn draw_nobody(svg: &mut Svg, panel: &Panel<'_>, y: f64, unowned: &[usize]) {
         "nobody",
         &format!("fill=\"{FAINT}\" font-style=\"italic\""),
     );
+    let style = format!("rx=\"4\" fill=\"#fff\" stroke=\"{FAINT}\" stroke-dasharray=\"3 2\"");
+    let label = format!(" fill=\"{FAINT}\"");
     for (i, &p) in unowned.iter().enumerate() {
-        let cx = panel.chip_x(i);
-        svg.rect(
-            cx,
-            y + 5.0,
-            CHIP_W,
-            20.0,
-            &format!("rx=\"4\" fill=\"#fff\" stroke=\"{FAINT}\" stroke-dasharray=\"3 2\""),
-        );
-        svg.text(
-            cx + CHIP_W / 2.0,
-            y + 19.0,
-            &format!("P{p}"),
-            &format!("text-anchor=\"middle\" font-size=\"11\" fill=\"{FAINT}\""),
-        );
+        draw_chip(svg, panel, y, i, p, &style, &label);
     }
+}
+
+/// Draws partition `p` as the `i`-th chip of the row at `y`: a box drawn with `style`,
+/// labelled `P<p>`; `label_style` adds to the label's attributes.
+fn draw_chip(
+    svg: &mut Svg,
+    panel: &Panel<'_>,
+    y: f64,
+    i: usize,
+    p: usize,
+    style: &str,
+    label_style: &str,
+) {
+    let cx = panel.chip_x(i);
+    svg.rect(cx, y + 5.0, CHIP_W, 20.0, style);
+    svg.text(
+        cx + CHIP_W / 2.0,
+        y + 19.0,
+        &format!("P{p}"),
+        &format!("text-anchor=\"middle\" font-size=\"11\"{label_style}"),
+    );
 }
 
 /// Draws the arrow from `panel` to the next one.
