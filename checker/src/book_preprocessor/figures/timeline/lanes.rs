@@ -1,10 +1,9 @@
 //! The data lines of a timeline, `<seconds> <lane>: <event>`, parsed into lanes of events.
 
 use anyhow::{bail, Context, Result};
+use lab_contract::AssignmentLine;
 
-use crate::book_preprocessor::figures::contract::{
-    field, parse_assignment_line, partition_field, Change,
-};
+use crate::book_preprocessor::figures::contract::{field, partition_field};
 use crate::book_preprocessor::figures::Block;
 
 /// What happens in a lane at one moment: a line of the lab contract.
@@ -44,8 +43,8 @@ fn parse_event(text: &str) -> Result<Event> {
     if let Some(note) = text.strip_prefix('!') {
         return Ok(Event::Note(note.trim().to_string()));
     }
-    if let Some((member, change, partitions)) = parse_assignment_line(text) {
-        return assignment_event(member, change, partitions);
+    if let Some(line) = AssignmentLine::parse(text.trim()) {
+        return assignment_event(line);
     }
     let words: Vec<&str> = text.split_whitespace().collect();
     let verb = words.first().copied().unwrap_or_default();
@@ -75,17 +74,18 @@ fn parse_event(text: &str) -> Result<Event> {
 }
 
 /// The event of an assignment line; its lane already names the member.
-fn assignment_event(member: Option<usize>, change: Change, partitions: Vec<i32>) -> Result<Event> {
-    if let Some(member) = member {
+fn assignment_event(line: AssignmentLine) -> Result<Event> {
+    if let Some(member) = line.member {
         bail!("the lane names the member: write `<seconds> consumer {member}: <event>`");
     }
-    let partitions = partitions
+    let partitions = line
+        .partitions
         .into_iter()
         .map(|p| usize::try_from(p).with_context(|| format!("{p} is not a partition number")))
         .collect::<Result<Vec<_>>>()?;
-    Ok(match change {
-        Change::Assigned => Event::Assigned(partitions),
-        Change::Revoked => Event::Revoked(partitions),
+    Ok(match line.event {
+        lab_contract::Event::Assigned => Event::Assigned(partitions),
+        lab_contract::Event::Revoked => Event::Revoked(partitions),
     })
 }
 
