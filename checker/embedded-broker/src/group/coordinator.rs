@@ -219,6 +219,7 @@ impl Groups {
 
     /// LeaveGroup.
     pub fn leave(&mut self, request: LeaveRequest, now: Instant) -> LeaveResponse {
+        let settings = self.settings;
         let Some(group) = self.groups.get_mut(&request.group_id) else {
             return LeaveResponse {
                 error: UNKNOWN_MEMBER_ID,
@@ -245,7 +246,7 @@ impl Groups {
                 }
                 Ok(id) if !group.has_member(&id) => UNKNOWN_MEMBER_ID,
                 Ok(id) => {
-                    remove_member_and_update_group(group, &id, now);
+                    remove_member_and_update_group(group, &id, now, &settings);
                     0
                 }
             };
@@ -439,8 +440,8 @@ impl Groups {
         let settings = self.settings;
         for group in self.groups.values_mut() {
             expire_pending_members(group, now);
-            expire_sessions(group, now);
-            expire_pending_sync(group, now);
+            expire_sessions(group, now, &settings);
+            expire_pending_sync(group, now, &settings);
             if group.state == GroupState::PreparingRebalance
                 && group.join_deadline.is_some_and(|deadline| deadline <= now)
             {
@@ -602,7 +603,7 @@ fn join_known_member(
                 Reply::Now(group.join_response(&member_id))
             } else {
                 let receiver = update_member(group, &request, now);
-                prepare_rebalance(group, now, settings.initial_rebalance_delay);
+                prepare_rebalance(group, now, settings);
                 Reply::Later(receiver)
             }
         }
@@ -611,7 +612,7 @@ fn join_known_member(
             if group.is_leader(&member_id) || !member.matches(&request.protocols) {
                 // The leader rejoining, or a changed subscription, starts a rebalance.
                 let receiver = update_member(group, &request, now);
-                prepare_rebalance(group, now, settings.initial_rebalance_delay);
+                prepare_rebalance(group, now, settings);
                 Reply::Later(receiver)
             } else {
                 let member = group.member_mut(&member_id).expect("known");
@@ -666,7 +667,7 @@ fn add_member_and_rebalance(
 fn maybe_prepare_rebalance_or_complete_join(group: &mut Group, now: Instant, settings: &Settings) {
     match group.state {
         GroupState::Empty | GroupState::Stable | GroupState::CompletingRebalance => {
-            prepare_rebalance(group, now, settings.initial_rebalance_delay)
+            prepare_rebalance(group, now, settings)
         }
         GroupState::PreparingRebalance => try_complete_join(group, now),
     }
@@ -675,7 +676,7 @@ fn maybe_prepare_rebalance_or_complete_join(group: &mut Group, now: Instant, set
 /// Kafka's `prepareRebalance`: the group waits for its members to rejoin. An empty group
 /// first waits `group.initial.rebalance.delay.ms` for more members; any other rebalance
 /// completes as soon as everyone has rejoined, or at the rebalance timeout.
-fn prepare_rebalance(group: &mut Group, now: Instant, initial_rebalance_delay: Duration) {
+fn prepare_rebalance(group: &mut Group, now: Instant, settings: &Settings) {
     if group.state == GroupState::CompletingRebalance {
         // The assignment being waited for is stale: members must rejoin.
         for member in &mut group.members {
@@ -685,6 +686,7 @@ fn prepare_rebalance(group: &mut Group, now: Instant, initial_rebalance_delay: D
             }
         }
     }
+    let initial_rebalance_delay = settings.initial_rebalance_delay;
     let initial = group.state == GroupState::Empty && !initial_rebalance_delay.is_zero();
     group.pending_sync.clear();
     group.sync_deadline = None;
@@ -810,12 +812,12 @@ fn remove_member(group: &mut Group, id: &str) {
 }
 
 /// A member left or died: the others must rebalance.
-fn remove_member_and_update_group(group: &mut Group, id: &str, now: Instant) {
+fn remove_member_and_update_group(group: &mut Group, id: &str, now: Instant, settings: &Settings) {
     remove_member(group, id);
     match group.state {
         GroupState::Stable | GroupState::CompletingRebalance => {
-            // Not the initial delay: the group is not empty (or becomes Empty at once).
-            prepare_rebalance(group, now, Duration::ZERO)
+            // A group that had members: no initial delay (that is for an Empty group).
+            prepare_rebalance(group, now, settings)
         }
         GroupState::PreparingRebalance => try_complete_join(group, now),
         GroupState::Empty => {}
@@ -832,7 +834,7 @@ fn expire_pending_members(group: &mut Group, now: Instant) {
 
 /// Kafka's heartbeat expiration: a member not heard from within its session timeout is
 /// dead, unless it is blocked in a join or sync the coordinator has not answered yet.
-fn expire_sessions(group: &mut Group, now: Instant) {
+fn expire_sessions(group: &mut Group, now: Instant, settings: &Settings) {
     let expired: Vec<String> = group
         .members
         .iter()
@@ -840,13 +842,13 @@ fn expire_sessions(group: &mut Group, now: Instant) {
         .map(|m| m.id.clone())
         .collect();
     for id in expired {
-        remove_member_and_update_group(group, &id, now);
+        remove_member_and_update_group(group, &id, now, settings);
     }
 }
 
 /// Members that got their JoinGroup answer but never synced within the rebalance timeout
 /// are removed, and the group rebalances without them.
-fn expire_pending_sync(group: &mut Group, now: Instant) {
+fn expire_pending_sync(group: &mut Group, now: Instant, settings: &Settings) {
     if !matches!(
         group.state,
         GroupState::CompletingRebalance | GroupState::Stable
@@ -862,5 +864,5 @@ fn expire_pending_sync(group: &mut Group, now: Instant) {
     for id in &missing {
         remove_member(group, id);
     }
-    prepare_rebalance(group, now, Duration::ZERO);
+    prepare_rebalance(group, now, settings);
 }
