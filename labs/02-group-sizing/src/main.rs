@@ -32,8 +32,8 @@ async fn main() {
     }
     // Dropping a consumer closes it, and closing sends LeaveGroup, so the group rebalances at
     // once instead of waiting for a session to expire. Closing none before all have
-    // committed matters: a leave starts a rebalance, and once the others have rejoined, a
-    // commit from the old generation is refused (REBALANCE_IN_PROGRESS, then
-    // ILLEGAL_GENERATION). Kafka accepts it only while the group waits for them to rejoin.
+    // committed matters: a leave starts a rebalance. Kafka accepts the others' commits while
+    // it waits for them to rejoin, but once the new generation has formed, a commit from the
+    // old one is refused (ILLEGAL_GENERATION).
     drop(committed);
 }

@@ -26,8 +26,8 @@ pub async fn consume(topic: &str, group: &str, size: usize) {
         committed.push(member.await.expect("a consumer task panicked"));
     }
     // Closing sends LeaveGroup, which starts a rebalance. None closes before all have
-    // committed: once the others have rejoined, a commit from the old generation is refused
-    // (REBALANCE_IN_PROGRESS, then ILLEGAL_GENERATION).
+    // committed: once the new generation has formed, a commit from the old one is refused
+    // (ILLEGAL_GENERATION).
     drop(committed);
 }
 

@@ -29,9 +29,9 @@ pub async fn run(topic: &str, group: &str, consumers: usize, work: Duration) {
     for worker in workers {
         idle.push(worker.await.expect("a worker panicked"));
     }
-    // Closing a consumer sends LeaveGroup, which starts a rebalance. Once the other members
-    // have rejoined, a commit from the old generation is refused (REBALANCE_IN_PROGRESS, then
-    // ILLEGAL_GENERATION), and under an eager assignor they give up their partitions first.
+    // Closing a consumer sends LeaveGroup, which starts a rebalance. Once the new generation
+    // has formed, a commit from the old one is refused (ILLEGAL_GENERATION), and under an
+    // eager assignor the members give up their partitions first.
     // So none is closed while any worker still has a message to commit.
     drop(idle);
     // ANCHOR_END: solution
