@@ -38,8 +38,16 @@ fn consumer(broker: &EmbeddedBroker, group: &str, settings: &[(&str, &str)]) -> 
     consumer
 }
 
+/// The partitions `consumer` owns now.
+fn partitions(consumer: &BaseConsumer) -> Vec<i32> {
+    consumer.assignment().map_or_else(
+        |_| Vec::new(),
+        |list| list.elements().iter().map(|e| e.partition()).collect(),
+    )
+}
+
 fn owned(consumer: &BaseConsumer) -> usize {
-    consumer.assignment().map_or(0, |list| list.count())
+    partitions(consumer).len()
 }
 
 /// Whether `a` and `b` share every partition between them, each owning some.
@@ -123,14 +131,8 @@ fn a_restarted_static_member_keeps_its_partitions_without_a_rebalance() {
         "the split",
         || split(&other, &first),
     );
-    let kept = first
-        .assignment()
-        .unwrap()
-        .elements()
-        .iter()
-        .map(|e| e.partition())
-        .collect::<Vec<_>>();
-    let generation_before = broker.describe_group(&group);
+    let kept = partitions(&first);
+    let before = broker.describe_group(&group);
     // A static member sends no LeaveGroup when it closes (KIP-345): its partitions wait for it.
     drop(first);
     let again = consumer(&broker, &group, &static_settings);
@@ -140,13 +142,7 @@ fn a_restarted_static_member_keeps_its_partitions_without_a_rebalance() {
         "the restarted member's partitions",
         || owned(&again) > 0,
     );
-    let back = again
-        .assignment()
-        .unwrap()
-        .elements()
-        .iter()
-        .map(|e| e.partition())
-        .collect::<Vec<_>>();
+    let back = partitions(&again);
     assert_eq!(
         back, kept,
         "the restarted static member got its own partitions back"
@@ -160,5 +156,5 @@ fn a_restarted_static_member_keeps_its_partitions_without_a_rebalance() {
         ids.sort();
         ids
     };
-    assert_eq!(ids(&generation_before), ids(&after));
+    assert_eq!(ids(&before), ids(&after));
 }
