@@ -31,6 +31,7 @@ use anyhow::{Context, Result};
 pub use group::messages::{GroupDescription, MemberDescription};
 use group::Coordinator;
 pub use group::Settings as GroupSettings;
+pub use group::{GroupState, Rebalance};
 use mock_cluster::MockCluster;
 
 /// Where the embedded broker listens and what it announces.
@@ -148,6 +149,12 @@ impl EmbeddedBroker {
     /// A group as DescribeGroups would show it.
     pub fn describe_group(&self, group_id: &str) -> GroupDescription {
         self.coordinator.describe(group_id)
+    }
+
+    /// The groups' completed rebalances (the last few of each), in the order they began:
+    /// how long members waited on the coordinator, and how much of it was the initial delay.
+    pub fn rebalances(&self) -> Vec<Rebalance> {
+        self.coordinator.rebalances()
     }
 
     /// Stops serving. Also what dropping it does.

@@ -153,6 +153,30 @@ pub struct Group {
     pub sync_deadline: Option<Instant>,
     /// Committed offsets by (topic, partition).
     pub offsets: BTreeMap<(String, i32), Committed>,
+    /// The rebalance under way: when it began and how long it has waited on the initial
+    /// delay.
+    pub rebalancing: Option<(Instant, Duration)>,
+    /// Its last [`HISTORY`] completed rebalances, oldest first.
+    pub history: Vec<Rebalance>,
+}
+
+/// How many completed rebalances a group remembers.
+pub const HISTORY: usize = 64;
+
+/// One completed rebalance of a group, from the first membership change to the moment the
+/// group was Stable (or Empty) again: what a consumer waits for between losing its old
+/// assignment and getting its new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rebalance {
+    /// The group.
+    pub group: String,
+    /// When the group left Stable or Empty.
+    pub began: Instant,
+    /// When it was Stable (or Empty) again.
+    pub ended: Instant,
+    /// The part spent on `group.initial.rebalance.delay.ms`, a broker timer; the rest is
+    /// the members' own time to rejoin and sync.
+    pub initial_delay: Duration,
 }
 
 impl Group {
@@ -173,6 +197,30 @@ impl Group {
             pending_sync: HashSet::new(),
             sync_deadline: None,
             offsets: BTreeMap::new(),
+            rebalancing: None,
+            history: Vec::new(),
+        }
+    }
+
+    /// Notes that a rebalance has begun (a later call while it lasts changes nothing), and
+    /// how much initial delay it has been given.
+    pub fn note_rebalance(&mut self, now: Instant, initial_delay: Duration) {
+        let (_, delayed) = self.rebalancing.get_or_insert((now, Duration::ZERO));
+        *delayed += initial_delay;
+    }
+
+    /// Notes that the rebalance under way, if any, has ended.
+    pub fn note_settled(&mut self, now: Instant) {
+        if let Some((began, initial_delay)) = self.rebalancing.take() {
+            if self.history.len() == HISTORY {
+                self.history.remove(0);
+            }
+            self.history.push(Rebalance {
+                group: self.id.clone(),
+                began,
+                ended: now,
+                initial_delay,
+            });
         }
     }
 

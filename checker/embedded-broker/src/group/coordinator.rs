@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::classic::{Committed, Group, GroupState, InitialDelay, Member, UNKNOWN_GROUP_STATE};
+use super::classic::{
+    Committed, Group, GroupState, InitialDelay, Member, Rebalance, UNKNOWN_GROUP_STATE,
+};
 use super::messages::error::*;
 use super::messages::*;
 
@@ -158,6 +160,7 @@ impl Groups {
                             assignments.get(&member.id).cloned().unwrap_or_default();
                     }
                     group.state = GroupState::Stable;
+                    group.note_settled(now);
                     for member in &mut group.members {
                         if let Some(waiter) = member.sync_waiter.take() {
                             let _ = waiter.send(SyncResponse {
@@ -414,6 +417,17 @@ impl Groups {
             .values()
             .map(|g| (g.id.clone(), g.protocol_type.clone().unwrap_or_default()))
             .collect()
+    }
+
+    /// Every group's remembered rebalances, in the order they began.
+    pub fn rebalances(&self) -> Vec<Rebalance> {
+        let mut all: Vec<Rebalance> = self
+            .groups
+            .values()
+            .flat_map(|g| g.history.iter().cloned())
+            .collect();
+        all.sort_by_key(|r| r.began);
+        all
     }
 
     /// DeleteGroups: only an empty group can go (with its offsets).
@@ -693,12 +707,14 @@ fn prepare_rebalance(group: &mut Group, now: Instant, settings: &Settings) {
     group.state = GroupState::PreparingRebalance;
     if initial {
         let delay = initial_rebalance_delay;
+        group.note_rebalance(now, delay);
         group.initial_delay = Some(InitialDelay {
             remaining: group.rebalance_timeout().saturating_sub(delay),
         });
         group.new_member_added = false;
         group.join_deadline = Some(now + delay);
     } else {
+        group.note_rebalance(now, Duration::ZERO);
         group.initial_delay = None;
         group.join_deadline = Some(now + group.rebalance_timeout());
         try_complete_join(group, now);
@@ -721,6 +737,7 @@ fn on_join_deadline(group: &mut Group, now: Instant, settings: &Settings) {
     if let Some(InitialDelay { remaining }) = group.initial_delay {
         if group.new_member_added && !remaining.is_zero() {
             let delay = settings.initial_rebalance_delay.min(remaining);
+            group.note_rebalance(now, delay);
             group.new_member_added = false;
             group.initial_delay = Some(InitialDelay {
                 remaining: remaining.saturating_sub(delay),
@@ -751,6 +768,7 @@ fn complete_join(group: &mut Group, now: Instant) {
         group.generation += 1;
         group.protocol_name = None;
         group.state = GroupState::Empty;
+        group.note_settled(now);
         return;
     }
     // The leader must be a member that rejoined.

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-pub use classic::GroupState;
+pub use classic::{GroupState, Rebalance};
 pub use coordinator::{Groups, Reply, Settings};
 use messages::*;
 
@@ -64,6 +64,11 @@ impl Coordinator {
     /// Sets `group.initial.rebalance.delay.ms`.
     pub fn set_initial_rebalance_delay(&self, delay: Duration) {
         self.lock().settings.initial_rebalance_delay = delay;
+    }
+
+    /// Every group's completed rebalances (the last few of each), in the order they began.
+    pub fn rebalances(&self) -> Vec<Rebalance> {
+        self.lock().rebalances()
     }
 
     /// Notes that `group_id` uses the consumer protocol (a ConsumerGroupHeartbeat named it).

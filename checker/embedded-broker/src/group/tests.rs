@@ -402,3 +402,35 @@ fn a_member_with_no_common_assignor_is_refused() {
     let answer = now_answer(groups.join(request, &client("x"), start));
     assert_eq!(answer.error, INCONSISTENT_GROUP_PROTOCOL);
 }
+
+#[test]
+fn each_rebalance_is_logged_with_its_initial_delay() {
+    // What the benchmark reads: the first rebalance of a group waited on the initial delay
+    // (twice 1 s here, because b arrived during the first), a rebalance after a leave waited
+    // on nobody's timer.
+    let mut groups = groups(1000);
+    let start = Instant::now();
+    let (a, b, generation) = stable_pair(&mut groups, start);
+    let first = groups.rebalances();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].initial_delay, Duration::from_secs(2));
+    assert_eq!((first[0].began, first[0].ended), (start, start));
+
+    let left = start + Duration::from_secs(5);
+    groups.leave(
+        LeaveRequest {
+            group_id: "g".into(),
+            members: vec![(b, None)],
+        },
+        left,
+    );
+    assert_eq!(groups.rebalances().len(), 1, "still under way");
+    let rejoined = left + Duration::from_millis(300);
+    heartbeat(&mut groups, &a, None, generation, rejoined);
+    later(groups.join(join_request(&a, None, b"a"), &client("a"), rejoined));
+    let synced = rejoined + Duration::from_millis(10);
+    later(sync(&mut groups, &a, generation + 1, vec![], synced));
+    let second = groups.rebalances()[1].clone();
+    assert_eq!((second.began, second.ended), (left, synced));
+    assert_eq!(second.initial_delay, Duration::ZERO);
+}
