@@ -20,7 +20,7 @@ pub struct InfoFile {
 }
 
 /// One lab's metadata: what the learner reads and what the checker names.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LabInfo {
     /// Position in the course, from 1.

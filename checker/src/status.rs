@@ -39,6 +39,16 @@ impl LiveStatus {
     }
 }
 
+impl LiveStatus {
+    /// Prints a finished line above the spinner (or as a plain line), which keeps spinning.
+    pub fn println(&self, line: impl AsRef<str>) {
+        match &self.spinner {
+            Some(spinner) => spinner.println(line),
+            None => println!("{}", line.as_ref()),
+        }
+    }
+}
+
 impl Drop for LiveStatus {
     fn drop(&mut self) {
         if let Some(spinner) = &self.spinner {

@@ -99,9 +99,17 @@ pub async fn check(
         lab.number,
         broker.describe()
     ));
-    let (played, transcript) = play(lab, broker, binary).await;
+    let mut outcome = judge(lab, broker, binary, settings).await;
     drop(status);
+    outcome.took = started.elapsed();
+    Ok(outcome)
+}
 
+/// Plays `lab`'s scenario with the built program `binary` and compares its transcript with
+/// the snapshot. `took` is the scenario's time alone.
+pub async fn judge(lab: &LabInfo, broker: &Broker, binary: PathBuf, settings: Settings) -> Outcome {
+    let started = Instant::now();
+    let (played, transcript) = play(lab, broker, binary).await;
     let verdict = match played {
         Err(failure) => Verdict::Failed(failure),
         Ok(()) if settings.compare_snapshot => Comparison::of(lab, &transcript)
@@ -109,11 +117,11 @@ pub async fn check(
             .map_or(Verdict::Passed, Verdict::Failed),
         Ok(()) => Verdict::Passed,
     };
-    Ok(Outcome {
+    Outcome {
         verdict,
         transcript: Some(transcript),
         took: started.elapsed(),
-    })
+    }
 }
 
 /// Whether a build into the target folder `target` will compile librdkafka first: true

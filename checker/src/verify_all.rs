@@ -1,15 +1,21 @@
-//! `checker verify --all`: every lab in turn against one broker, then a summary table.
+//! `checker verify --all`: every lab against one broker, side by side, then a summary table.
 //!
-//! One broker serves every lab: starting it is the slow part of a short check, and each
-//! scenario uses topic and group names of its own, so the labs cannot disturb each other.
+//! One broker serves every lab: starting it is the slow part of a short check. The labs are
+//! built one after another (cargo would serialise the builds anyway), then their scenarios
+//! run at the same time: each uses topic and group names of its own, so the labs cannot
+//! disturb each other, and most of a scenario's time is spent waiting on the group
+//! protocol, not on the CPU.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use console::style;
+use tokio::task::JoinSet;
 
 use crate::broker::{Broker, BrokerChoice};
+use crate::cargo_build::{Built, CargoBuild};
 use crate::info_file::{InfoFile, LabInfo, Variant};
 use crate::state_file::StateFile;
 use crate::status::LiveStatus;
@@ -26,12 +32,13 @@ pub struct Row {
     pub result: String,
     /// Whether the lab passed.
     pub passed: bool,
-    /// Wall time of its build and scenario.
+    /// Wall time of its scenario (of its build, when it did not compile).
     pub took: Duration,
 }
 
 /// Checks every lab of `variant` on one broker, records each verdict of the learner's labs
-/// in `state`, prints a line per lab and then the summary. Returns whether all passed.
+/// in `state`, prints a line per lab as it finishes and then the summary. Returns whether
+/// all passed.
 pub async fn run(
     choice: &BrokerChoice,
     root: &Path,
@@ -44,40 +51,22 @@ pub async fn run(
         let _status = LiveStatus::start(format!("Starting the {} broker", choice.kind()));
         Broker::connect(choice).await?
     };
-    let settings = Settings {
-        variant,
-        compare_snapshot: true,
-    };
-    let mut rows = Vec::new();
-    for lab in &info.labs {
-        let row = match verify::check(root, lab, &broker, settings).await {
-            Ok(outcome) => {
-                if variant == Variant::Starter {
-                    state.record(&lab.dir(), outcome.passed());
-                    // Saved after every lab, so an interrupted run keeps what it learnt.
-                    state.save()?;
-                }
-                row(
-                    lab,
-                    outcome.verdict.label().phrase(),
-                    outcome.passed(),
-                    outcome.took,
-                )
-            }
-            // The checker itself failed (cargo missing, say): not the learner's verdict.
-            Err(error) => row(
-                lab,
-                format!("checker error: {error:#}"),
-                false,
-                Duration::ZERO,
-            ),
-        };
-        print_line(&row);
-        rows.push(row);
-    }
+    let broker = Arc::new(broker);
+    let mut rows = check_all(root, &info.labs, &broker, variant, |row| {
+        if variant == Variant::Starter {
+            state.record(&lab_dir(info, row.number), row.passed);
+            // Saved after every lab, so an interrupted run keeps what it learnt.
+            state.save()?;
+        }
+        Ok(())
+    })
+    .await?;
+    rows.sort_by_key(|row| row.number);
     // Deletes the runs' topics and groups on a broker that outlives them, removes a
     // container started for them.
-    broker.shutdown().await;
+    if let Ok(broker) = Arc::try_unwrap(broker) {
+        broker.shutdown().await;
+    }
     println!();
     print_table(&rows, started.elapsed());
     let all_passed = rows.iter().all(|row| row.passed);
@@ -95,6 +84,103 @@ pub async fn run(
     Ok(all_passed)
 }
 
+/// Builds every lab of `labs`, then plays their scenarios side by side on `broker`. Prints
+/// a line per lab as it finishes and hands its row to `finished`; returns the rows in the
+/// order the labs finished.
+pub async fn check_all(
+    root: &Path,
+    labs: &[LabInfo],
+    broker: &Arc<Broker>,
+    variant: Variant,
+    mut finished: impl FnMut(&Row) -> Result<()>,
+) -> Result<Vec<Row>> {
+    let settings = Settings {
+        variant,
+        compare_snapshot: true,
+    };
+    let mut rows = Vec::new();
+    let mut scenarios = JoinSet::new();
+    for (index, lab) in labs.iter().enumerate() {
+        let package = variant.package(lab);
+        let built = {
+            let _status = LiveStatus::start(format!(
+                "Building {package} ({} of {})",
+                index + 1,
+                labs.len()
+            ));
+            let started = Instant::now();
+            CargoBuild::new(root, &package)
+                .program()
+                .await
+                .map(|built| (built, started.elapsed()))
+        };
+        match built {
+            Ok((Built::Binary(binary), _)) => {
+                let (lab, broker) = (lab.clone(), broker.clone());
+                scenarios.spawn(async move {
+                    let outcome = verify::judge(&lab, &broker, binary, settings).await;
+                    row(
+                        &lab,
+                        outcome.verdict.label().phrase(),
+                        outcome.passed(),
+                        outcome.took,
+                    )
+                });
+            }
+            Ok((Built::DoesNotCompile(_), took)) => {
+                let row = row(lab, "does not compile".to_string(), false, took);
+                finish(&row, None, &mut finished)?;
+                rows.push(row);
+            }
+            // The checker itself failed (cargo missing, say): not the learner's verdict.
+            Err(error) => {
+                let row = row(
+                    lab,
+                    format!("checker error: {error:#}"),
+                    false,
+                    Duration::ZERO,
+                );
+                finish(&row, None, &mut finished)?;
+                rows.push(row);
+            }
+        }
+    }
+    let status = LiveStatus::start(format!(
+        "Running {} labs side by side on the {}",
+        scenarios.len(),
+        broker.describe()
+    ));
+    while let Some(done) = scenarios.join_next().await {
+        let row = done?;
+        finish(&row, Some(&status), &mut finished)?;
+        rows.push(row);
+        if !scenarios.is_empty() {
+            status.update(format!("{} labs still running", scenarios.len()));
+        }
+    }
+    Ok(rows)
+}
+
+fn finish(
+    row: &Row,
+    status: Option<&LiveStatus>,
+    finished: &mut impl FnMut(&Row) -> Result<()>,
+) -> Result<()> {
+    match status {
+        Some(status) => status.println(line(row)),
+        None => println!("{}", line(row)),
+    }
+    finished(row)
+}
+
+fn lab_dir(info: &InfoFile, number: usize) -> String {
+    info.labs
+        .iter()
+        .find(|lab| lab.number == number)
+        .map(LabInfo::dir)
+        .unwrap_or_default()
+}
+
 fn row(lab: &LabInfo, result: String, passed: bool, took: Duration) -> Row {
     Row {
         number: lab.number,
@@ -105,19 +191,19 @@ fn row(lab: &LabInfo, result: String, passed: bool, took: Duration) -> Row {
     }
 }
 
-fn print_line(row: &Row) {
+fn line(row: &Row) -> String {
     let mark = if row.passed {
         style("✓").green().bold()
     } else {
         style("✗").red().bold()
     };
-    println!(
+    format!(
         "{mark} lab {} {}: {} {}",
         row.number,
         row.name,
         row.result,
         style(format!("({:.1} s)", row.took.as_secs_f64())).dim()
-    );
+    )
 }
 
 /// Prints the summary table; the columns are padded before colouring, so they line up on
