@@ -66,41 +66,90 @@ pub struct GroupReport {
     pub partitions: Vec<PartitionLag>,
 }
 
+/// A group's state and members, as DescribeGroups shows them.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    /// `Stable`, `PreparingRebalance`, `Empty`, ... (`Dead` for an unknown group).
+    pub state: String,
+    /// The assignor chosen by the group.
+    pub assignor: String,
+    /// Its members.
+    pub members: Vec<GroupMember>,
+}
+
+/// A client for reading groups from one broker, without joining them.
+pub struct GroupReader {
+    admin: BaseConsumer,
+    bootstrap: String,
+}
+
+impl GroupReader {
+    /// A reader of the broker at `bootstrap`.
+    pub fn new(bootstrap: &str) -> Result<GroupReader> {
+        let admin: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("enable.auto.commit", "false")
+            .create()
+            .context("cannot create a Kafka client")?;
+        Ok(GroupReader {
+            admin,
+            bootstrap: bootstrap.to_string(),
+        })
+    }
+
+    /// `group`'s state and members (DescribeGroups).
+    pub fn membership(&self, group: &str) -> Result<Membership> {
+        let bootstrap = &self.bootstrap;
+        let list = self
+            .admin
+            .fetch_group_list(Some(group), TIMEOUT)
+            .map_err(|e| anyhow!("cannot describe group {group} at {bootstrap}: {e}"))?;
+        let info: &GroupInfo = list
+            .groups()
+            .iter()
+            .find(|g| g.name() == group)
+            .ok_or_else(|| anyhow!("the broker at {bootstrap} did not describe group {group}"))?;
+        let mut members = Vec::new();
+        for member in info.members() {
+            let owned = member
+                .assignment()
+                .map(parse_assignment)
+                .transpose()?
+                .unwrap_or_default();
+            members.push(GroupMember {
+                id: member.id().to_string(),
+                client_id: member.client_id().to_string(),
+                host: member.client_host().to_string(),
+                owned,
+            });
+        }
+        Ok(Membership {
+            state: info.state().to_string(),
+            assignor: info.protocol().to_string(),
+            members,
+        })
+    }
+}
+
 /// Describes `group` on the broker at `bootstrap`; `topics` adds topics whose committed
 /// offsets to show even when no member owns them (an empty group).
 pub fn describe(bootstrap: &str, group: &str, topics: &[String]) -> Result<GroupReport> {
+    let reader = GroupReader::new(bootstrap)?;
+    let Membership {
+        state,
+        assignor,
+        members,
+    } = reader.membership(group)?;
     let admin: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .create()
         .context("cannot create a Kafka client")?;
-    let list = admin
-        .fetch_group_list(Some(group), TIMEOUT)
-        .map_err(|e| anyhow!("cannot describe group {group} at {bootstrap}: {e}"))?;
-    let info: &GroupInfo = list
-        .groups()
+    let owners: BTreeMap<(String, i32), String> = members
         .iter()
-        .find(|g| g.name() == group)
-        .ok_or_else(|| anyhow!("the broker at {bootstrap} did not describe group {group}"))?;
-    let mut members = Vec::new();
-    let mut owners: BTreeMap<(String, i32), String> = BTreeMap::new();
-    for member in info.members() {
-        let owned = member
-            .assignment()
-            .map(parse_assignment)
-            .transpose()?
-            .unwrap_or_default();
-        for (topic, partition) in &owned {
-            owners.insert((topic.clone(), *partition), member.id().to_string());
-        }
-        members.push(GroupMember {
-            id: member.id().to_string(),
-            client_id: member.client_id().to_string(),
-            host: member.client_host().to_string(),
-            owned,
-        });
-    }
+        .flat_map(|m| m.owned.iter().map(|tp| (tp.clone(), m.id.clone())))
+        .collect();
     let mut wanted: Vec<String> = owners.keys().map(|(t, _)| t.clone()).collect();
     wanted.extend(topics.iter().cloned());
     wanted.sort();
@@ -143,8 +192,8 @@ pub fn describe(bootstrap: &str, group: &str, topics: &[String]) -> Result<Group
     }
     Ok(GroupReport {
         group: group.to_string(),
-        state: info.state().to_string(),
-        assignor: info.protocol().to_string(),
+        state,
+        assignor,
         members,
         partitions,
     })

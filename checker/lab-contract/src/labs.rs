@@ -18,9 +18,36 @@ pub struct Topic {
     pub partitions: i32,
 }
 
+/// The group timers a lab's consumers are asked to set (`session.timeout.ms`,
+/// `heartbeat.interval.ms`): its chapter and hints give them, the solution sets them, and the
+/// checker derives how long to wait for the group protocol from them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupTimers {
+    /// `session.timeout.ms`: how long the coordinator waits to hear from a member before
+    /// declaring it dead.
+    pub session_timeout_ms: u64,
+    /// `heartbeat.interval.ms`: how often a member tells the coordinator it is alive, and
+    /// so how soon it hears of a rebalance.
+    pub heartbeat_interval_ms: u64,
+}
+
+impl GroupTimers {
+    /// librdkafka's defaults, for a lab that sets none.
+    pub const LIBRDKAFKA_DEFAULTS: GroupTimers = GroupTimers {
+        session_timeout_ms: 45_000,
+        heartbeat_interval_ms: 3_000,
+    };
+    /// The course's fast timers: the smallest session timeout a default Kafka broker
+    /// accepts (`group.min.session.timeout.ms`), a heartbeat a twelfth of it.
+    pub const FAST: GroupTimers = GroupTimers {
+        session_timeout_ms: 6_000,
+        heartbeat_interval_ms: 500,
+    };
+}
+
 /// Lab 1, orders: keyed orders, read back in order per key.
 pub mod lab01 {
-    use super::Topic;
+    use super::{GroupTimers, Topic};
 
     /// Three partitions for the three customers, whose keys librdkafka's partitioner
     /// spreads over all three.
@@ -30,21 +57,25 @@ pub mod lab01 {
     };
     /// The group that reads the orders back.
     pub const GROUP: &str = "order-readers";
+    /// One consumer, no rebalance to wait for: librdkafka's defaults.
+    pub const TIMERS: GroupTimers = GroupTimers::LIBRDKAFKA_DEFAULTS;
 }
 
 /// Lab 2, group sizing: a group smaller and a group larger than the partition count.
 pub mod lab02 {
-    use super::Topic;
+    use super::{GroupTimers, Topic};
 
     /// Lab 1's topic: three partitions, so two members split 2 + 1 and a fourth is idle.
     pub const TOPIC: Topic = super::lab01::TOPIC;
     /// The group the members share.
     pub const GROUP: &str = "order-processors";
+    /// A group of up to four in one process.
+    pub const TIMERS: GroupTimers = GroupTimers::FAST;
 }
 
 /// Lab 3, modulo assignment: a real group that agrees with the plan `index % size`.
 pub mod lab03 {
-    use super::Topic;
+    use super::{GroupTimers, Topic};
 
     /// Four partitions for a group of two: roundrobin deals them out as [0, 2] and [1, 3].
     pub const TOPIC: Topic = Topic {
@@ -53,12 +84,14 @@ pub mod lab03 {
     };
     /// The group the members share.
     pub const GROUP: &str = "order-processors";
+    /// A group of consumers in one process.
+    pub const TIMERS: GroupTimers = GroupTimers::FAST;
 }
 
 /// Lab 4, group consumer: two groups read one topic independently. The group is the
 /// consumer's first argument, so there is no default group.
 pub mod lab04 {
-    use super::Topic;
+    use super::{GroupTimers, Topic};
 
     /// The seed's topic, with two partitions.
     pub const TOPIC: Topic = Topic {
@@ -69,11 +102,13 @@ pub mod lab04 {
     pub const TEST_GROUP: &str = "TEST_GROUP";
     /// The seed's group of one member, which reads everything.
     pub const OTHER_GROUP: &str = "OTHER_GROUP";
+    /// Two groups of separate processes.
+    pub const TIMERS: GroupTimers = GroupTimers::FAST;
 }
 
 /// Lab 5, concurrent consumption: partitions as the unit of parallelism.
 pub mod lab05 {
-    use super::Topic;
+    use super::{GroupTimers, Topic};
 
     /// The seed's topic: four partitions, one for each of the lab's default four consumers.
     pub const TOPIC: Topic = Topic {
@@ -82,11 +117,13 @@ pub mod lab05 {
     };
     /// The seed's group.
     pub const GROUP: &str = "group1";
+    /// Four consumers that commit after processing.
+    pub const TIMERS: GroupTimers = GroupTimers::FAST;
 }
 
 /// Lab 6, click processors: rebalancing after a clean leave and after a crash.
 pub mod lab06 {
-    use super::Topic;
+    use super::{GroupTimers, Topic};
 
     /// The seed's topic: three partitions, split 2 + 1 between two instances.
     pub const TOPIC: Topic = Topic {
@@ -95,6 +132,11 @@ pub mod lab06 {
     };
     /// The seed's group.
     pub const GROUP: &str = "click-processors";
+    /// The seed's crash is noticed after the session timeout: 6 s, heartbeat every second.
+    pub const TIMERS: GroupTimers = GroupTimers {
+        session_timeout_ms: 6_000,
+        heartbeat_interval_ms: 1_000,
+    };
 }
 
 /// Every topic the labs use under its default name, once (lab 2 shares lab 1's), for

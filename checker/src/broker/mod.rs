@@ -32,6 +32,9 @@ const REACH_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long cleaning up after a run may take, per request.
 const CLEANUP_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Apache Kafka's default `group.initial.rebalance.delay.ms` (`GroupCoordinatorConfig`).
+pub const KAFKA_INITIAL_REBALANCE_DELAY: Duration = Duration::from_millis(3000);
+
 /// The Apache Kafka image `--broker container` runs unless `--image` names another.
 pub const DEFAULT_IMAGE: &str = "apache/kafka:4.3.1";
 
@@ -133,6 +136,18 @@ impl Broker {
             Broker::Embedded(broker) => broker.bootstrap(),
             Broker::Container(broker) => broker.bootstrap(),
             Broker::External(broker) => &broker.address,
+        }
+    }
+
+    /// How long this broker's coordinator waits for more members before the first rebalance
+    /// of a new group (`group.initial.rebalance.delay.ms`). Scenarios derive their waits
+    /// from it. An external cluster's setting cannot be read over the protocol, so Kafka's
+    /// default is assumed there.
+    pub fn initial_rebalance_delay(&self) -> Duration {
+        match self {
+            Broker::Embedded(_) => embedded::INITIAL_REBALANCE_DELAY,
+            Broker::Container(_) => container::initial_rebalance_delay(),
+            Broker::External(_) => KAFKA_INITIAL_REBALANCE_DELAY,
         }
     }
 

@@ -7,11 +7,11 @@
 //! consumers are not in one group.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use lab_contract::{AssignmentLine, Event};
 
 use super::lines::{ownership, Fields};
+use super::patience::Patience;
 use super::{Failure, ProcessId, Run};
 use crate::process::Launch;
 
@@ -28,12 +28,7 @@ pub fn settled(
     members: usize,
     partitions: i32,
 ) -> Result<Option<Owners>, String> {
-    let reported: Vec<usize> = lines
-        .iter()
-        .filter_map(|line| AssignmentLine::parse(line))
-        .filter(|line| line.event == Event::Assigned)
-        .filter_map(|line| line.member)
-        .collect();
+    let reported = reported(lines);
     let owners: Owners = ownership(lines)
         .into_iter()
         .filter_map(|(member, owned)| Some((member?, owned)))
@@ -54,24 +49,90 @@ pub fn settled(
     Ok((everyone_reported && all_owned).then_some(owners))
 }
 
-/// Starts a process that runs `members` consumers of one group, and waits until they have
-/// settled on `partitions` partitions. Returns the process and who owns what.
+/// A group for [`start_settled`]: its name, how many members the process runs in it, the
+/// partitions they share, and the lab's waits.
+pub struct Expected<'a> {
+    /// The group's name on the broker.
+    pub group: &'a str,
+    /// Members the process should run.
+    pub members: usize,
+    /// Partitions of the topic.
+    pub partitions: i32,
+    /// The lab's waits.
+    pub patience: Patience,
+}
+
+/// Starts a process that runs `expected.members` consumers of one group, and waits until
+/// they have settled on the partitions. Returns the process and who owns what.
+///
+/// Fails as soon as the broker shows the group settled in a shape the output contradicts:
+/// another number of members, or members that never printed their assignment.
 pub async fn start_settled(
     run: &mut Run<'_>,
     launch: Launch,
-    members: usize,
-    partitions: i32,
-    timeout: Duration,
+    expected: Expected<'_>,
 ) -> Result<(ProcessId, Owners), Failure> {
     let id = run.start(launch)?;
-    let owners = run
-        .wait_for(
-            &format!("all {members} consumers to report their assignment"),
-            timeout,
-            |run| settled(&run.process(id).lines(), members, partitions).map_err(|m| run.fail(m)),
-        )
-        .await?;
+    let owners = settle(run, id, expected).await?;
     Ok((id, owners))
+}
+
+/// Waits until the consumers of process `id` have settled, as [`start_settled`] does.
+pub async fn settle(
+    run: &Run<'_>,
+    id: ProcessId,
+    expected: Expected<'_>,
+) -> Result<Owners, Failure> {
+    let Expected {
+        group,
+        members,
+        partitions,
+        patience,
+    } = expected;
+    let what = format!("all {members} consumers to report their assignment");
+    let settled = run.wait_for(&what, patience.formation(members), |run| {
+        settled(&run.process(id).lines(), members, partitions).map_err(|m| run.fail(m))
+    });
+    let contradiction = run.contradiction(group, patience.silence(), |run, seen| {
+        let on_broker = seen.members.len();
+        if on_broker != members {
+            return Some(run.fail(format!(
+                "the broker shows group {group} settled with {on_broker} member{}, where the \
+                 program should run {members} consumers in it",
+                if on_broker == 1 { "" } else { "s" }
+            )));
+        }
+        let reported = reported(&run.process(id).lines());
+        let silent: Vec<String> = (0..members)
+            .filter(|m| !reported.contains(m))
+            .map(|m| m.to_string())
+            .collect();
+        (!silent.is_empty()).then(|| {
+            run.fail(format!(
+                "the broker shows group {group} settled, its {members} members assigned, but \
+                 consumer {} printed no assignment",
+                silent.join(", ")
+            ))
+            .detail(
+                "Each consumer prints its rebalances from its context \
+                 (AssignmentPrinter { member: Some(i) }), which rdkafka calls inside recv().",
+            )
+        })
+    });
+    tokio::select! {
+        owners = settled => owners,
+        failure = contradiction => Err(failure),
+    }
+}
+
+/// The members that printed at least one assignment.
+fn reported(lines: &[String]) -> Vec<usize> {
+    lines
+        .iter()
+        .filter_map(|line| AssignmentLine::parse(line))
+        .filter(|line| line.event == Event::Assigned)
+        .filter_map(|line| line.member)
+        .collect()
 }
 
 /// One `consumer <i> <verb> <payload> partition=<p> ...` line.

@@ -15,40 +15,99 @@ const PARTITIONS: i32 = lab02::TOPIC.partitions;
 /// Orders the checker writes to each partition.
 const ORDERS_PER_PARTITION: i32 = 2;
 
-/// Plays the scenario for a group smaller and a group larger than the partition count.
+/// The group sizes: one smaller and one larger than the partition count.
+const SIZES: [usize; 2] = [2, 4];
+
+/// One group size's own topic, group and process.
+struct Phase {
+    size: usize,
+    topic: String,
+    group: String,
+    id: ProcessId,
+}
+
+/// Plays the scenario for a group smaller and a group larger than the partition count. The
+/// two are independent (a topic and a group each), so they run side by side.
 pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
-    for size in [2, 4] {
-        phase(run, size).await?;
+    run.step(1);
+    let patience = run.patience(lab02::TIMERS);
+    let mut phases = Vec::new();
+    for size in SIZES {
+        phases.push(start(run, size).await?);
+    }
+    let mut owners = Vec::new();
+    for phase in &phases {
+        let expected = group::Expected {
+            group: &phase.group,
+            members: phase.size,
+            partitions: PARTITIONS,
+            patience,
+        };
+        owners.push(group::settle(run, phase.id, expected).await?);
+    }
+
+    run.step(2);
+    let mut sent = Vec::new();
+    for phase in &phases {
+        sent.push(produce_orders(run, &phase.topic).await?);
+    }
+    for (phase, sent) in phases.iter().zip(&sent) {
+        let id = phase.id;
+        run.wait_for(
+            &format!("every order to be processed by the {}", label(phase.size)),
+            EVENT_TIMEOUT,
+            |run| {
+                let done = group::handled(&run.process(id).lines(), "processed");
+                Ok(sent
+                    .iter()
+                    .all(|s| done.iter().any(|d| d.payload == s.payload))
+                    .then_some(()))
+            },
+        )
+        .await?;
+    }
+    for phase in &phases {
+        run.terminate(phase.id);
+    }
+    for ((phase, owners), sent) in phases.iter().zip(&owners).zip(&sent) {
+        run.step(2);
+        run.wait_success(phase.id, EVENT_TIMEOUT).await?;
+        let processed = check_processed(run, phase.id, owners, sent)?;
+        run.step(3);
+        check_parallelism(run, phase.size, owners, &processed, sent.len())?;
     }
     Ok(())
 }
 
-async fn phase(run: &mut Run<'_>, size: usize) -> Result<(), Failure> {
-    run.step(1);
+fn label(size: usize) -> String {
+    format!("group of {size}")
+}
+
+/// Creates the topic and group of one size and starts its process.
+async fn start(run: &mut Run<'_>, size: usize) -> Result<Phase, Failure> {
     let topic = run.tagged_topic(lab02::TOPIC, &size.to_string()).await?;
     let group = run.unique(&format!("{}-{size}", lab02::GROUP));
-    let label = format!("group of {size}");
-    let launch = Launch::new(&label, &[])
+    let launch = Launch::new(label(size), &[])
         .env(env::KAFKA_TOPIC, &topic)
         .env(env::KAFKA_GROUP_ID, &group)
         .env(env::CONSUMER_GROUP_SIZE, size.to_string());
-    let (id, owners) = group::start_settled(run, launch, size, PARTITIONS, EVENT_TIMEOUT).await?;
-
-    run.step(2);
-    let sent = produce_orders(run, &topic).await?;
-    run.wait_for("every order to be processed", EVENT_TIMEOUT, |run| {
-        let done = group::handled(&run.process(id).lines(), "processed");
-        Ok(sent
-            .iter()
-            .all(|s| done.iter().any(|d| d.payload == s.payload))
-            .then_some(()))
+    let id = run.start(launch)?;
+    Ok(Phase {
+        size,
+        topic,
+        group,
+        id,
     })
-    .await?;
-    run.terminate(id);
-    run.wait_success(id, EVENT_TIMEOUT).await?;
-    let processed = check_processed(run, id, &owners, &sent)?;
+}
 
-    run.step(3);
+/// Exactly min(size, partitions) members own partitions; writes the size's section.
+fn check_parallelism(
+    run: &mut Run<'_>,
+    size: usize,
+    owners: &Owners,
+    processed: &BTreeMap<usize, usize>,
+    sent: usize,
+) -> Result<(), Failure> {
     let busy = owners.values().filter(|owned| !owned.is_empty()).count();
     let expected_busy = size.min(PARTITIONS as usize);
     if busy != expected_busy {
@@ -64,9 +123,9 @@ async fn phase(run: &mut Run<'_>, size: usize) -> Result<(), Failure> {
     run.transcript.section(
         format!("{size} consumers in one group, {PARTITIONS} partitions"),
         [
-            format!("assignment: {}", group::shape(&owners)),
+            format!("assignment: {}", group::shape(owners)),
             format!("busy consumers: {busy}, idle consumers: {}", size - busy),
-            format!("orders processed: {}, each exactly once", sent.len()),
+            format!("orders processed: {sent}, each exactly once"),
             format!(
                 "orders per consumer: {}",
                 per_member

@@ -37,8 +37,13 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
         .env(env::KAFKA_TOPIC, &topic)
         .env(env::KAFKA_GROUP_ID, &group)
         .env(env::CONSUMER_GROUP_SIZE, GROUP_SIZE.to_string());
-    let (consumers, owners) =
-        group::start_settled(run, launch, GROUP_SIZE, PARTITIONS, EVENT_TIMEOUT).await?;
+    let expected = group::Expected {
+        group: &group,
+        members: GROUP_SIZE,
+        partitions: PARTITIONS,
+        patience: run.patience(lab03::TIMERS),
+    };
+    let (consumers, owners) = group::start_settled(run, launch, expected).await?;
 
     run.step(2);
     let stored = check_producer(run, &topic).await?;

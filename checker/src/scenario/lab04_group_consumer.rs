@@ -55,9 +55,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
         if run.printed_assignment(&[first, second, other]) {
             failure.detail(
                 "TEST_GROUP's two members should own one partition each, and OTHER_GROUP's \
-                 member both. Join the group named by the first argument. If a member joined \
-                 late, the embedded broker rebalances only after session.timeout.ms − 1 s: \
-                 set session.timeout.ms to 6000.",
+                 member both. Join the group named by the first argument.",
             )
         } else {
             failure.detail(

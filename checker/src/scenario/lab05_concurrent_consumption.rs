@@ -24,8 +24,6 @@ const CONSUMERS: usize = lab05::TOPIC.partitions as usize;
 /// The simulated work per message. Long enough that checker overheads are small beside it,
 /// and that a signal sent just after a message starts lands mid-processing.
 const PROCESSING: Duration = Duration::from_millis(1000);
-/// How long the group may take to settle before the lab counts as not forming one group.
-const SETTLE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Plays the three phases: throughput, shutdown mid-processing, restart.
 pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
@@ -128,7 +126,13 @@ async fn start(
         .env(env::KAFKA_GROUP_ID, group)
         .env(env::CONSUMERS, CONSUMERS.to_string())
         .env(env::PROCESSING_MS, PROCESSING.as_millis().to_string());
-    let (id, _) = group::start_settled(run, launch, CONSUMERS, CONSUMERS as i32, SETTLE_TIMEOUT)
+    let expected = group::Expected {
+        group,
+        members: CONSUMERS,
+        partitions: CONSUMERS as i32,
+        patience: run.patience(lab05::TIMERS),
+    };
+    let (id, _) = group::start_settled(run, launch, expected)
         .await
         .map_err(|failure| {
             failure.detail(format!(

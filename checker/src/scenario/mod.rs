@@ -5,6 +5,7 @@
 //! normalised [`Transcript`] for the snapshot. Each lab has one module here.
 
 pub mod group;
+mod group_watch;
 mod lab01_orders;
 mod lab02_group_sizing;
 mod lab03_modulo_assignment;
@@ -12,6 +13,7 @@ mod lab04_group_consumer;
 mod lab05_concurrent_consumption;
 mod lab06_click_processors;
 pub mod lines;
+pub mod patience;
 mod readback;
 
 use std::collections::hash_map::RandomState;
@@ -20,10 +22,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lab_contract::{env, AssignmentLine, Topic};
+use lab_contract::{env, AssignmentLine, GroupTimers, Topic};
 use tokio::sync::Notify;
 
 use self::lines::ownership;
+use self::patience::Patience;
 use crate::broker::Broker;
 use crate::process::{describe_exit, last_lines, LabProcess, Launch};
 use crate::transcript::Transcript;
@@ -92,6 +95,14 @@ impl<'b> Run<'b> {
     /// A name unique to this run: `<base>-<nonce>`.
     pub fn unique(&self, base: &str) -> String {
         format!("{base}-{}", self.nonce)
+    }
+
+    /// The waits for a lab whose consumers set `timers`, on this run's broker.
+    pub fn patience(&self, timers: GroupTimers) -> Patience {
+        Patience {
+            initial_delay: self.broker.initial_rebalance_delay(),
+            timers,
+        }
     }
 
     /// Marks which step of the lab the following checks belong to.

@@ -20,6 +20,16 @@ pub fn kafka_env(host_port: u16) -> Vec<(&'static str, String)> {
         .collect()
 }
 
+/// The container's `group.initial.rebalance.delay.ms`, as `kafka.env` sets it.
+pub fn initial_rebalance_delay() -> std::time::Duration {
+    let millis = parse_env_file(ENV_FILE)
+        .into_iter()
+        .find(|(key, _)| *key == "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS")
+        .map(|(_, value)| value.parse().expect("kafka.env: a number of milliseconds"))
+        .unwrap_or(3000);
+    std::time::Duration::from_millis(millis)
+}
+
 /// The `KEY=value` lines of an env file, skipping blank lines and `#` comments. Values are
 /// taken literally, as docker does (no quotes, no `$` expansion).
 ///
@@ -90,6 +100,7 @@ mod tests {
         assert!(get("listeners").contains(&format!("PLAINTEXT://:{CONTAINER_PORT}")));
         assert_eq!(get("process.roles"), "broker,controller");
         assert_eq!(get("group.initial.rebalance.delay.ms"), "0");
+        assert_eq!(initial_rebalance_delay(), std::time::Duration::ZERO);
         assert_eq!(get("offsets.topic.replication.factor"), "1");
         assert_eq!(get("transaction.state.log.replication.factor"), "1");
         assert_eq!(get("transaction.state.log.min.isr"), "1");

@@ -7,10 +7,10 @@ use crate::scenario::{Failure, Run};
 /// TEST_GROUP committed at least one partition up to its end, and none beyond it.
 ///
 /// Both partitions cannot be required. The member that leaves first starts a rebalance, and
-/// the other member's final commit can land inside it: the embedded broker then refuses it
-/// (REBALANCE_IN_PROGRESS, seen in about one run in four) where Apache Kafka accepts a
-/// commit of the current generation. The first commit, though, always reaches a settled
-/// group, because each member commits before it leaves.
+/// the other member's final commit can race it: Kafka refuses a commit of the old
+/// generation once the new one has formed (ILLEGAL_GENERATION), and one made between the
+/// join and the sync (REBALANCE_IN_PROGRESS). The first commit, though, always reaches a
+/// settled group, because each member commits before it leaves.
 pub(super) async fn check_test_group_committed(
     run: &Run<'_>,
     group: &str,

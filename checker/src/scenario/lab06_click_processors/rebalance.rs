@@ -1,61 +1,57 @@
 //! Lab 6's rebalances, read from the instances' assignment lines: the split, the clean
 //! leave, and the takeover.
 
-use std::time::Duration;
+use lab_contract::lab06;
 
 use super::round::{Departure, Round};
+use crate::scenario::patience::Patience;
 use crate::scenario::{Failure, Run, EVENT_TIMEOUT};
 
-/// How long the first assignment line may take. When neither instance prints one, the
-/// callbacks are missing (step 2), and waiting longer only delays a clear failure.
-const FIRST_ASSIGNMENT_TIMEOUT: Duration = Duration::from_secs(15);
-/// How long the split may take once assignments are printed. A late member costs
-/// one more rebalance (5 s on the embedded broker); on a busy machine, two or three.
-const SPLIT_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long the survivor may take to own all three partitions: after a crash, the session
-/// timeout (6 s) and a rebalance (5 s) on the embedded broker, with room to spare.
-const TAKEOVER_TIMEOUT: Duration = Duration::from_secs(30);
+/// The waits of lab 6, from its timers and the broker's.
+pub(super) fn patience(run: &Run<'_>) -> Patience {
+    run.patience(lab06::TIMERS)
+}
 
 /// Waits until the two instances own disjoint, non-empty sets covering all partitions.
+///
+/// When the broker shows the round's group settled, both members assigned, and neither
+/// instance has printed an assignment, the callbacks (step 2) are missing: that fails at
+/// once, not at the end of the wait.
 pub(super) async fn wait_for_split(run: &Run<'_>, round: &Round) -> Result<(), Failure> {
     let [a, b] = round.instances();
-    let first = run
-        .wait_for(
-            &format!(
-                "either instance of the {} to print an assignment",
-                round.name()
-            ),
-            FIRST_ASSIGNMENT_TIMEOUT,
-            |run| Ok(run.printed_assignment(&round.instances()).then_some(())),
-        )
-        .await;
-    let split = match first {
-        Err(failure) => Err(failure),
-        Ok(()) => {
-            run.wait_for(
-                &format!(
-                    "the two instances of the {} to split the 3 partitions 2 + 1",
+    let patience = patience(run);
+    let what = format!(
+        "the two instances of the {} to split the 3 partitions 2 + 1",
+        round.name()
+    );
+    let split = run.wait_for(&what, patience.formation(2), |run| {
+        let (x, y) = (run.owned(a), run.owned(b));
+        let mut all: Vec<i32> = x.iter().chain(&y).copied().collect();
+        all.sort_unstable();
+        // Lines of two processes arrive through two pipes, so an overlap can be a moment of
+        // a rebalance seen out of order: wait for it to resolve.
+        Ok((all == [0, 1, 2] && !x.is_empty() && !y.is_empty()).then_some(()))
+    });
+    let silent = run.contradiction(&round.group, patience.silence(), |run, seen| {
+        let assigned = seen.members.iter().filter(|m| !m.owned.is_empty()).count();
+        (seen.members.len() == 2 && assigned == 2 && !run.printed_assignment(&round.instances()))
+            .then(|| {
+                run.fail(format!(
+                    "the broker shows the {} group settled, both instances assigned \
+                     partitions, but neither printed an assignment",
                     round.name()
-                ),
-                SPLIT_TIMEOUT,
-                |run| {
-                    let (x, y) = (run.owned(a), run.owned(b));
-                    let mut all: Vec<i32> = x.iter().chain(&y).copied().collect();
-                    all.sort_unstable();
-                    // Lines of two processes arrive through two pipes, so an overlap can be a
-                    // moment of a rebalance seen out of order: wait for it to resolve.
-                    Ok((all == [0, 1, 2] && !x.is_empty() && !y.is_empty()).then_some(()))
-                },
-            )
-            .await
-        }
+                ))
+            })
+    });
+    let split = tokio::select! {
+        split = split => split,
+        silent = silent => Err(silent),
     };
     split.map_err(|mut failure| {
         if run.printed_assignment(&round.instances()) {
             failure.detail(
                 "Each instance must join the same group (KAFKA_GROUP_ID) and report every \
-                 assignment and revocation. If one joined late, the embedded broker rebalances \
-                 only after session.timeout.ms − 1 s: set session.timeout.ms to 6000.",
+                 assignment and revocation.",
             )
         } else {
             // Nothing to read: the callbacks (step 2) are missing, not the split.
@@ -97,23 +93,28 @@ pub(super) async fn check_left(run: &Run<'_>, round: &Round) -> Result<(), Failu
     Ok(())
 }
 
-/// Waits until the survivor owns every partition.
+/// Waits until the survivor owns every partition: after a clean leave within a rebalance,
+/// after a crash once the crashed member's session has expired too.
 pub(super) async fn wait_for_takeover(run: &Run<'_>, round: &Round) -> Result<(), Failure> {
+    let patience = patience(run);
+    let ceiling = match round.departure {
+        Departure::Leave => patience.takeover_after_leave(),
+        Departure::Crash => patience.takeover_after_crash(),
+    };
     run.wait_for(
         &format!(
             "the survivor of the {} to own all three partitions",
             round.name()
         ),
-        TAKEOVER_TIMEOUT,
+        ceiling,
         |run| Ok((run.owned(round.survivor) == [0, 1, 2]).then_some(())),
     )
     .await
     .map_err(|failure| {
         let failure = match round.departure {
             Departure::Leave => failure.detail(
-                "On the embedded broker a rebalance after the group's first one waits \
-                 session.timeout.ms − 1 s, even after a clean leave: with librdkafka's default \
-                 of 45 s it cannot finish in time. Set session.timeout.ms to 6000.",
+                "After a clean leave the group rebalances at once: the survivor hears of it at \
+                 its next heartbeat (heartbeat.interval.ms, 1000) and is assigned everything.",
             ),
             Departure::Crash => failure.detail(
                 "A crashed member keeps its partitions until its session times out: set \

@@ -50,6 +50,8 @@ pub(super) struct Round {
     pub assignor: &'static str,
     /// The round's own topic.
     pub topic: String,
+    /// The round's own group.
+    pub group: String,
     /// The instance that stays to the end.
     pub survivor: ProcessId,
     /// The instance that is stopped or killed.
@@ -93,6 +95,7 @@ pub(super) async fn start(
         departure,
         assignor,
         topic,
+        group,
         survivor,
         leaver,
         clicks: Vec::new(),
