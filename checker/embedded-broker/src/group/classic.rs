@@ -153,9 +153,8 @@ pub struct Group {
     pub sync_deadline: Option<Instant>,
     /// Committed offsets by (topic, partition).
     pub offsets: BTreeMap<(String, i32), Committed>,
-    /// The rebalance under way: when it began and how long it has waited on the initial
-    /// delay.
-    pub rebalancing: Option<(Instant, Duration)>,
+    /// The rebalance under way, while it lasts.
+    pub rebalancing: Option<Rebalance>,
     /// Its last [`HISTORY`] completed rebalances, oldest first.
     pub history: Vec<Rebalance>,
 }
@@ -177,6 +176,9 @@ pub struct Rebalance {
     /// The part spent on `group.initial.rebalance.delay.ms`, a broker timer; the rest is
     /// the members' own time to rejoin and sync.
     pub initial_delay: Duration,
+    /// Set when a member's expired session started it: that member's `session.timeout.ms`,
+    /// which the group waited before the rebalance could begin.
+    pub expired_session: Option<Duration>,
 }
 
 impl Group {
@@ -205,22 +207,37 @@ impl Group {
     /// Notes that a rebalance has begun (a later call while it lasts changes nothing), and
     /// how much initial delay it has been given.
     pub fn note_rebalance(&mut self, now: Instant, initial_delay: Duration) {
-        let (_, delayed) = self.rebalancing.get_or_insert((now, Duration::ZERO));
-        *delayed += initial_delay;
+        if self.rebalancing.is_none() {
+            self.rebalancing = Some(Rebalance {
+                group: self.id.clone(),
+                began: now,
+                ended: now,
+                initial_delay: Duration::ZERO,
+                expired_session: None,
+            });
+        }
+        if let Some(rebalance) = &mut self.rebalancing {
+            rebalance.initial_delay += initial_delay;
+        }
+    }
+
+    /// Notes that a member's session of `timeout` expired: the rebalance it starts waited
+    /// that long.
+    pub fn note_expired_session(&mut self, now: Instant, timeout: Duration) {
+        self.note_rebalance(now, Duration::ZERO);
+        if let Some(rebalance) = &mut self.rebalancing {
+            rebalance.expired_session = Some(timeout);
+        }
     }
 
     /// Notes that the rebalance under way, if any, has ended.
     pub fn note_settled(&mut self, now: Instant) {
-        if let Some((began, initial_delay)) = self.rebalancing.take() {
+        if let Some(mut rebalance) = self.rebalancing.take() {
             if self.history.len() == HISTORY {
                 self.history.remove(0);
             }
-            self.history.push(Rebalance {
-                group: self.id.clone(),
-                began,
-                ended: now,
-                initial_delay,
-            });
+            rebalance.ended = now;
+            self.history.push(rebalance);
         }
     }
 

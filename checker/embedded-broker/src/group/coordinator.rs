@@ -853,13 +853,14 @@ fn expire_pending_members(group: &mut Group, now: Instant) {
 /// Kafka's heartbeat expiration: a member not heard from within its session timeout is
 /// dead, unless it is blocked in a join or sync the coordinator has not answered yet.
 fn expire_sessions(group: &mut Group, now: Instant, settings: &Settings) {
-    let expired: Vec<String> = group
+    let expired: Vec<(String, Duration)> = group
         .members
         .iter()
         .filter(|m| m.heartbeat_deadline <= now && !m.should_keep_alive(now))
-        .map(|m| m.id.clone())
+        .map(|m| (m.id.clone(), m.session_timeout))
         .collect();
-    for id in expired {
+    for (id, timeout) in expired {
+        group.note_expired_session(now, timeout);
         remove_member_and_update_group(group, &id, now, settings);
     }
 }

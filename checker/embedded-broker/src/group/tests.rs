@@ -303,6 +303,12 @@ fn a_member_that_stops_heartbeating_is_removed_after_its_session_timeout() {
         "b expired; a must rejoin"
     );
     assert!(group.members.iter().all(|m| m.member_id != b));
+    // a rejoins and syncs: the rebalance is logged as one the expired session started.
+    let now = start + Duration::from_secs(12);
+    later(groups.join(join_request(&a, None, b"a"), &client("a"), now));
+    later(sync(&mut groups, &a, generation + 1, vec![], now));
+    let last = groups.rebalances().pop().unwrap();
+    assert_eq!(last.expired_session, Some(session));
 }
 
 #[test]
@@ -433,4 +439,5 @@ fn each_rebalance_is_logged_with_its_initial_delay() {
     let second = groups.rebalances()[1].clone();
     assert_eq!((second.began, second.ended), (left, synced));
     assert_eq!(second.initial_delay, Duration::ZERO);
+    assert_eq!(second.expired_session, None);
 }
