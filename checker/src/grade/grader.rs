@@ -136,17 +136,23 @@ impl Grader {
             &self.info,
             &located,
         )?;
-        let mut labs = Vec::new();
-        for lab in &self.info.labs {
-            if located.single.is_some_and(|only| only != lab.number) {
-                continue;
-            }
-            let result = match located.labs.get(&lab.number) {
-                None => missing(lab),
-                Some(_) => self.grade_lab(broker, &workspace, lab).await?,
-            };
-            labs.push(result);
-        }
+        // The labs side by side: each has its own sandbox, topics and groups, and most of
+        // a scenario's time is spent waiting on the group protocol.
+        let graded = self
+            .info
+            .labs
+            .iter()
+            .filter(|lab| located.single.is_none_or(|only| only == lab.number))
+            .map(|lab| async {
+                match located.labs.get(&lab.number) {
+                    None => Ok(missing(lab)),
+                    Some(_) => self.grade_lab(broker, &workspace, lab).await,
+                }
+            });
+        let labs = futures_util::future::join_all(graded)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<LabResult>>>()?;
         let after = integrity::fingerprint(path)?;
         let integrity = integrity::compare(&before, &after);
         let kept = if self.options.keep {
@@ -191,7 +197,11 @@ impl Grader {
         self.say(format!("Lab {}: running its scenario", lab.number));
         let sandbox = workspace.sandbox(lab)?;
         let launcher = sandbox.launcher(&binary)?;
-        let (played, transcript) = verify::play(lab, broker, launcher).await;
+        let verify::Played {
+            result: played,
+            transcript,
+            ..
+        } = verify::play(lab, broker, launcher).await;
         // Whatever escaped the process groups the scenario killed goes now.
         sandbox.sweep();
         let verdict = match played {

@@ -34,6 +34,10 @@ const KEPT: [&str; 9] = [
 ];
 
 /// One lab's sandbox inside a submission's workspace.
+///
+/// Each lab has its own (`run/<lab>/` with `bin/`, `home/` and `tmp/`), and its sweep finds
+/// only that lab's processes: a submission's labs are graded side by side, and one lab's
+/// sweep must not kill another's programs or builds.
 #[derive(Debug)]
 pub struct Sandbox {
     root: PathBuf,
@@ -42,12 +46,17 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// The sandbox of lab `dir` in the workspace folder `root`, running in `cwd`.
-    pub fn new(root: &Path, cwd: &Path, dir: &str) -> Result<Sandbox> {
+    /// The sandbox of lab `dir` in the workspace folder `workspace`, running in `cwd` (the
+    /// lab's crate).
+    pub fn new(workspace: &Path, cwd: &Path, dir: &str) -> Result<Sandbox> {
+        let root = workspace.join("run").join(dir);
+        for sub in ["bin", "home", "tmp"] {
+            std::fs::create_dir_all(root.join(sub))?;
+        }
         Ok(Sandbox {
-            root: root.to_path_buf(),
+            marker: root.display().to_string(),
+            root,
             cwd: cwd.to_path_buf(),
-            marker: format!("{}-{dir}", root.display()),
         })
     }
 
@@ -143,7 +152,8 @@ impl Sandbox {
                     return false;
                 }
                 let inside = |link: &str| {
-                    std::fs::read_link(proc.join(link)).is_ok_and(|p| p.starts_with(&self.root))
+                    std::fs::read_link(proc.join(link))
+                        .is_ok_and(|p| p.starts_with(&self.root) || p.starts_with(&self.cwd))
                 };
                 let marked = std::fs::read(proc.join("environ")).is_ok_and(|environ| {
                     environ
@@ -192,7 +202,6 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
         let cwd = root.join("ws/labs/01-orders");
         std::fs::create_dir_all(&cwd).unwrap();
-        std::fs::create_dir_all(root.join("home")).unwrap();
         let sandbox = Sandbox::new(&root, &cwd, "01-orders").unwrap();
         let script = sandbox.launcher(Path::new("/bin/sh")).unwrap();
         let output = std::process::Command::new(&script)
@@ -212,7 +221,10 @@ mod tests {
             Path::new(lines.next().unwrap()).canonicalize().unwrap(),
             cwd.canonicalize().unwrap()
         );
-        assert_eq!(lines.next().unwrap(), root.join("home").to_string_lossy());
+        assert_eq!(
+            lines.next().unwrap(),
+            root.join("run/01-orders/home").to_string_lossy()
+        );
         // Set by the caller after the launcher was written: a scenario's variable.
         assert!(
             text.contains(&format!("{}=3", env::CONSUMER_GROUP_SIZE)),

@@ -62,7 +62,7 @@ impl std::ops::Deref for Scratch {
 }
 
 /// One submission's workspace: `ws/` is a cargo workspace of the course's files and the
-/// submission's sources, `home/` and `tmp/` are its programs' `HOME` and `TMPDIR`.
+/// submission's sources, `run/<lab>/` each lab's sandbox (see [`Sandbox`]).
 pub struct Workspace {
     dir: PathBuf,
     notes: HashMap<usize, Vec<String>>,
@@ -84,7 +84,7 @@ impl Workspace {
             std::fs::remove_dir_all(&dir)?;
         }
         let ws = dir.join("ws");
-        for sub in ["ws/labs", "ws/checker", "home", "tmp", "bin"] {
+        for sub in ["ws/labs", "ws/checker"] {
             std::fs::create_dir_all(dir.join(sub))?;
         }
         let mut workspace = Workspace {
