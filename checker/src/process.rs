@@ -9,6 +9,7 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use nix::sys::signal::{killpg, Signal};
@@ -83,6 +84,8 @@ impl Launch {
 #[derive(Debug, Default)]
 struct Output {
     lines: Vec<String>,
+    // When the checker read each line: timings such as a handover are measured from them.
+    read_at: Vec<Instant>,
     stdout_bytes: usize,
     stderr: Vec<u8>,
     flooded: bool,
@@ -180,6 +183,16 @@ impl LabProcess {
         self.output.lock().expect("output poisoned").lines.clone()
     }
 
+    /// Every line so far, with when the checker read it.
+    pub fn timed_lines(&self) -> Vec<(Instant, String)> {
+        let out = self.output.lock().expect("output poisoned");
+        out.read_at
+            .iter()
+            .copied()
+            .zip(out.lines.iter().cloned())
+            .collect()
+    }
+
     /// The exit status, once the process has ended and its output has been read.
     pub fn exit_status(&self) -> Option<ExitStatus> {
         self.output.lock().expect("output poisoned").exit
@@ -244,10 +257,13 @@ async fn read_stdout(
         let flooded = {
             let mut out = output.lock().expect("output poisoned");
             out.stdout_bytes += read;
+            let now = Instant::now();
+            out.read_at.extend(new_lines.iter().map(|_| now));
             out.lines.extend(new_lines);
             if out.lines.len() > MAX_LINES || out.stdout_bytes > MAX_STDOUT_BYTES {
                 out.flooded = true;
                 out.lines.truncate(MAX_LINES);
+                out.read_at.truncate(MAX_LINES);
             }
             out.flooded
         };
@@ -266,7 +282,9 @@ async fn read_stdout(
     }
     if !line.is_empty() {
         let text = String::from_utf8_lossy(&line).trim_end().to_string();
-        output.lock().expect("output poisoned").lines.push(text);
+        let mut out = output.lock().expect("output poisoned");
+        out.lines.push(text);
+        out.read_at.push(Instant::now());
     }
 }
 

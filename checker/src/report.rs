@@ -53,7 +53,12 @@ pub fn render(lab: &LabInfo, outcome: &Outcome, audience: Audience) -> String {
         label.headline()
     );
     match &outcome.verdict {
-        Verdict::Passed => {}
+        Verdict::Passed => {
+            // What the run measured (handover times, a speed-up): the lesson in numbers.
+            for measurement in &outcome.measurements {
+                let _ = writeln!(text, "  {}", style(measurement).dim());
+            }
+        }
         Verdict::DoesNotCompile(messages) => {
             let _ = writeln!(text, "{messages}");
             next_step(&mut text, lab, audience);
@@ -122,6 +127,7 @@ mod tests {
             }),
             transcript: None,
             took: Duration::from_millis(1500),
+            measurements: Vec::new(),
         }
     }
 

@@ -37,9 +37,7 @@ impl LiveStatus {
             None => eprintln!("{message}"),
         }
     }
-}
 
-impl LiveStatus {
     /// Prints a finished line above the spinner (or as a plain line), which keeps spinning.
     pub fn println(&self, line: impl AsRef<str>) {
         match &self.spinner {

@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::broker::Broker;
 use crate::cargo_build::{self, Built, CargoBuild};
 use crate::info_file::{LabInfo, Variant};
-use crate::scenario::{self, Failure, Run};
+use crate::scenario::{self, Failure, Measurement, Run};
 use crate::snapshot::Comparison;
 use crate::status::LiveStatus;
 use crate::verdict::Label;
@@ -37,6 +37,19 @@ pub struct Outcome {
     pub transcript: Option<String>,
     /// Wall time of build and scenario.
     pub took: Duration,
+    /// What the scenario measured on its way (handover times, a speed-up).
+    pub measurements: Vec<Measurement>,
+}
+
+/// What playing a scenario gave.
+#[derive(Debug)]
+pub struct Played {
+    /// Whether every check passed, or the first that failed.
+    pub result: Result<(), Failure>,
+    /// The normalised transcript.
+    pub transcript: String,
+    /// What the scenario measured on its way.
+    pub measurements: Vec<Measurement>,
 }
 
 impl Verdict {
@@ -91,6 +104,7 @@ pub async fn check(
                 verdict: Verdict::DoesNotCompile(messages),
                 transcript: None,
                 took: started.elapsed(),
+                measurements: Vec::new(),
             })
         }
     };
@@ -109,8 +123,12 @@ pub async fn check(
 /// the snapshot. `took` is the scenario's time alone.
 pub async fn judge(lab: &LabInfo, broker: &Broker, binary: PathBuf, settings: Settings) -> Outcome {
     let started = Instant::now();
-    let (played, transcript) = play(lab, broker, binary).await;
-    let verdict = match played {
+    let Played {
+        result,
+        transcript,
+        measurements,
+    } = play(lab, broker, binary).await;
+    let verdict = match result {
         Err(failure) => Verdict::Failed(failure),
         Ok(()) if settings.compare_snapshot => Comparison::of(lab, &transcript)
             .failure(lab)
@@ -121,6 +139,7 @@ pub async fn judge(lab: &LabInfo, broker: &Broker, binary: PathBuf, settings: Se
         verdict,
         transcript: Some(transcript),
         took: started.elapsed(),
+        measurements,
     }
 }
 
@@ -140,13 +159,9 @@ pub fn lacks_librdkafka(target: &Path) -> bool {
     }
 }
 
-/// Plays `lab`'s scenario with the program `binary` and returns its result and normalised
-/// transcript. Every process it started is gone when this returns.
-pub async fn play(
-    lab: &LabInfo,
-    broker: &Broker,
-    binary: PathBuf,
-) -> (Result<(), Failure>, String) {
+/// Plays `lab`'s scenario with the program `binary`. Every process it started is gone when
+/// this returns.
+pub async fn play(lab: &LabInfo, broker: &Broker, binary: PathBuf) -> Played {
     let mut run = Run::new(broker, binary);
     let played = tokio::time::timeout(SCENARIO_TIMEOUT, scenario::play(lab.number, &mut run)).await;
     let played = played.unwrap_or_else(|_| {
@@ -155,7 +170,11 @@ pub async fn play(
             SCENARIO_TIMEOUT.as_secs()
         )))
     });
-    (played, run.transcript.render(run.nonce()))
+    Played {
+        result: played,
+        transcript: run.transcript.render(run.nonce()),
+        measurements: std::mem::take(&mut run.measurements),
+    }
 }
 
 #[cfg(test)]

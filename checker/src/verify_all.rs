@@ -155,7 +155,11 @@ pub async fn check_all(
         finish(&row, Some(&status), &mut finished)?;
         rows.push(row);
         if !scenarios.is_empty() {
-            status.update(format!("{} labs still running", scenarios.len()));
+            let left = scenarios.len();
+            status.update(format!(
+                "{left} lab{} still running",
+                if left == 1 { "" } else { "s" }
+            ));
         }
     }
     Ok(rows)

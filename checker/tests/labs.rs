@@ -121,8 +121,10 @@ async fn lab01_printing_the_expected_text_without_kafka_fails() {
     std::fs::create_dir_all(&dir).unwrap();
     let script = impostor(&dir, &lab, "producer");
     let broker = Broker::connect(&BrokerChoice::Embedded).await.unwrap();
-    let (played, _) = verify::play(&lab, &broker, script).await;
-    let failure = played.expect_err("printing without producing must fail");
+    let played = verify::play(&lab, &broker, script).await;
+    let failure = played
+        .result
+        .expect_err("printing without producing must fail");
     assert_eq!(failure.step, Some(1));
     assert!(
         failure

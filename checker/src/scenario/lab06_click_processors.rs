@@ -12,6 +12,8 @@ mod clicks;
 mod rebalance;
 mod round;
 
+use std::time::Instant;
+
 use super::{Failure, Run, EVENT_TIMEOUT};
 use clicks::{check_received, produce, wait_consumed};
 use rebalance::{check_left, wait_for_split, wait_for_takeover};
@@ -42,11 +44,12 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     }
 
     // Everyone goes at once; the crashes take longest, so they set the pace.
-    for round in &rounds {
+    for round in &mut rounds {
         match round.departure {
             Departure::Leave => run.terminate(round.leaver),
             Departure::Crash => run.kill(round.leaver),
         }
+        round.departed = Some(Instant::now());
     }
     for round in rounds.iter().filter(|r| r.departure == Departure::Leave) {
         run.step(4);
@@ -60,6 +63,22 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     for round in &rounds {
         run.step(round.departure.step());
         wait_for_takeover(run, round).await?;
+    }
+    for round in &rounds {
+        let departed = round.departed.expect("signalled above");
+        if let Some(owned) = run.owned_from(round.survivor, &[0, 1, 2], departed) {
+            let how = match round.departure {
+                Departure::Leave => "SIGTERM",
+                Departure::Crash => "SIGKILL",
+            };
+            run.measured(
+                format!(
+                    "{}: the survivor owned all 3 partitions after {how} in",
+                    round.name()
+                ),
+                owned - departed,
+            );
+        }
     }
     // And clicks written after the takeover, which only the survivor can read.
     for round in &mut rounds {

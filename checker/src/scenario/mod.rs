@@ -20,7 +20,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lab_contract::{env, AssignmentLine, GroupTimers, Topic};
 use tokio::sync::Notify;
@@ -50,6 +50,27 @@ impl Failure {
     }
 }
 
+/// A figure a scenario measured on its way (a handover time, a speed-up), for the learner
+/// and the benchmark. Never part of the transcript, which must not vary from run to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    /// What was measured: `leave round (range): handover after SIGTERM`.
+    pub name: String,
+    /// Its value, in `unit`.
+    pub value: f64,
+    /// `s` or `×`.
+    pub unit: &'static str,
+}
+
+impl std::fmt::Display for Measurement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.unit {
+            "×" => write!(f, "{} {:.1}×", self.name, self.value),
+            unit => write!(f, "{} {:.1} {unit}", self.name, self.value),
+        }
+    }
+}
+
 /// Identifies a process started in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcessId(usize);
@@ -60,6 +81,8 @@ pub struct Run<'b> {
     pub broker: &'b Broker,
     /// The normalised output that will be compared with the snapshot.
     pub transcript: Transcript,
+    /// What the scenario measured on its way.
+    pub measurements: Vec<Measurement>,
     binary: PathBuf,
     nonce: String,
     step: Option<usize>,
@@ -78,6 +101,7 @@ impl<'b> Run<'b> {
         Run {
             broker,
             transcript: Transcript::default(),
+            measurements: Vec::new(),
             binary,
             nonce: new_nonce(),
             step: None,
@@ -103,6 +127,37 @@ impl<'b> Run<'b> {
             initial_delay: self.broker.initial_rebalance_delay(),
             timers,
         }
+    }
+
+    /// Records a duration the scenario measured.
+    pub fn measured(&mut self, name: impl Into<String>, duration: Duration) {
+        self.measurements.push(Measurement {
+            name: name.into(),
+            value: duration.as_secs_f64(),
+            unit: "s",
+        });
+    }
+
+    /// Records a ratio the scenario measured (a speed-up).
+    pub fn measured_ratio(&mut self, name: impl Into<String>, ratio: f64) {
+        self.measurements.push(Measurement {
+            name: name.into(),
+            value: ratio,
+            unit: "×",
+        });
+    }
+
+    /// When process `id`, a single consumer, first owned exactly `partitions` at or after
+    /// `since`, by when the checker read the line that made it so.
+    pub fn owned_from(&self, id: ProcessId, partitions: &[i32], since: Instant) -> Option<Instant> {
+        let mut lines = Vec::new();
+        for (at, line) in self.process(id).timed_lines() {
+            lines.push(line);
+            if at >= since && ownership(&lines).remove(&None).unwrap_or_default() == partitions {
+                return Some(at);
+            }
+        }
+        None
     }
 
     /// Marks which step of the lab the following checks belong to.

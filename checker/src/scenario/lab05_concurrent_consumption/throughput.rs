@@ -12,9 +12,10 @@ use crate::scenario::{group, Failure, ProcessId, Run, EVENT_TIMEOUT};
 pub(super) const MAX_SLOTS: f64 = 3.5;
 
 /// Waits for the batch to be committed and checks, from the first `started` to the last
-/// `committed` line, that it took fewer than [`MAX_SLOTS`] processing slots.
+/// `committed` line, that it took fewer than [`MAX_SLOTS`] processing slots. Records the
+/// time and the speed-up over one consumer.
 pub(super) async fn throughput(
-    run: &Run<'_>,
+    run: &mut Run<'_>,
     id: ProcessId,
     batch: &[Stored],
 ) -> Result<(), Failure> {
@@ -53,6 +54,14 @@ pub(super) async fn throughput(
                  the same time; nothing they share may be held while a message is processed.",
             ));
     }
+    run.measured(
+        format!(
+            "8 messages of {} ms on 4 partitions processed in",
+            PROCESSING.as_millis()
+        ),
+        elapsed,
+    );
+    run.measured_ratio("speed-up over one consumer", speedup);
     Ok(())
 }
 

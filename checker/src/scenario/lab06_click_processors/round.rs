@@ -1,6 +1,8 @@
 //! A round of lab 6: its own topic and group, two instances with one assignor, and how the
 //! second instance goes away.
 
+use std::time::Instant;
+
 use lab_contract::{env, lab06};
 
 use crate::broker::records::Stored;
@@ -58,6 +60,8 @@ pub(super) struct Round {
     pub leaver: ProcessId,
     /// Every click written to the topic, as the broker stored it.
     pub clicks: Vec<Stored>,
+    /// When the checker signalled the leaver.
+    pub departed: Option<Instant>,
 }
 
 impl Round {
@@ -99,6 +103,7 @@ pub(super) async fn start(
         survivor,
         leaver,
         clicks: Vec::new(),
+        departed: None,
     })
 }
 
