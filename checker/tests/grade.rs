@@ -582,7 +582,7 @@ fn every_fixture_has_a_test() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_class_of_solutions_scores_full_marks() {
     // The yardstick: a class of 20, graded as `checker grade --class` would. How
-    // long it takes is measured by `cargo bench -p checker --bench grading`, not here.
+    // long it takes is measured by `cargo bench -p checker --bench verdicts`, not here.
     const COPIES: usize = 20;
     let _alone = BUILDS.write().await;
     let info = InfoFile::load();
