@@ -16,6 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::api_versions::{self, API_VERSIONS};
+use crate::fetch_wait;
 use crate::group::messages::{Client, SUPPORTED as GROUP_APIS};
 use crate::group::Coordinator;
 use crate::topic_admin::{self, Topics, CREATE_TOPICS, DELETE_TOPICS};
@@ -69,10 +70,11 @@ async fn connection(client: TcpStream, peer: SocketAddr, upstream: TcpStream, sh
     let host = format!("/{}", peer.ip());
 
     let requests = async {
-        while let Ok(Some(frame)) = read_frame(&mut client_in).await {
+        while let Ok(Some(mut frame)) = read_frame(&mut client_in).await {
             let Some(header) = RequestHeader::parse(&frame) else {
                 return;
             };
+            fetch_wait::cap(&header, &mut frame);
             let body = &frame[header.body.min(frame.len())..];
             let (slot, answer) = oneshot::channel();
             if header.api_key == CREATE_TOPICS || header.api_key == DELETE_TOPICS {

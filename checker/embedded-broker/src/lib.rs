@@ -15,6 +15,7 @@
 //! ```
 
 mod api_versions;
+mod fetch_wait;
 mod forwarder;
 pub mod group;
 mod mock_cluster;
