@@ -1,10 +1,14 @@
 //! One member of the group: it joins, then processes whatever the broker assigns it.
 
 use lab_contract::AssignmentPrinter;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::error::KafkaError;
-use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::{ClientConfig, Message};
+// The names your code needs: unused until you write it.
+#[allow(unused_imports)]
+use rdkafka::{
+    consumer::{CommitMode, Consumer, StreamConsumer},
+    error::KafkaError,
+    types::RDKafkaErrorCode,
+    ClientConfig, Message,
+};
 use tokio::sync::watch;
 
 /// A consumer whose rebalances are printed with its member number.
@@ -12,52 +16,33 @@ pub type Member = StreamConsumer<AssignmentPrinter>;
 
 /// Creates consumer number `member`, a member of `group`, subscribed to `topic`.
 pub fn join(member: usize, topic: &str, group: &str) -> Member {
-    // ANCHOR: todo
-    // TODO: these consumers are meant to share the work, but each one is given a group id of
-    // its own, so each is a group of one: it is assigned every partition and processes every
-    // order. Make them members of one group.
-    let own_group = format!("{group}-{member}");
-    let consumer: Member = ClientConfig::new()
-        .set("bootstrap.servers", lab_contract::bootstrap_servers())
-        .set("group.id", own_group)
-        .set("auto.offset.reset", "earliest")
-        // A member that goes away is noticed in seconds rather than the default 45 s, and
-        // the others hear of each rebalance on their next heartbeat.
-        .set("session.timeout.ms", "6000")
-        .set("heartbeat.interval.ms", "500")
-        .create_with_context(AssignmentPrinter {
-            member: Some(member),
-        })
-        .expect("consumer creation failed");
-    consumer.subscribe(&[topic]).expect("subscribe failed");
-    consumer
-    // ANCHOR_END: todo
+    // ANCHOR: join
+    // TODO (step 1): create a `Member` from a `ClientConfig`:
+    //  - it finds the broker at `lab_contract::bootstrap_servers()`;
+    //  - it is a member of `group`, the same group as every other consumer of this program;
+    //  - with no committed offset yet, it reads a partition from its beginning;
+    //  - it uses the lab's group timers (a 6 s session, a heartbeat every 500 ms), so the
+    //    others hear of a rebalance within half a second;
+    //  - its context is `AssignmentPrinter { member: Some(member) }`, which prints
+    //    `consumer <member> assigned [...]` and `revoked [...]` on every rebalance.
+    // Then subscribe it to `topic` and return it.
+    let _ = (member, topic, group);
+    todo!("step 1: create consumer {member} in group {group}")
+    // ANCHOR_END: join
 }
 
 /// Prints `consumer <member> processed <order> partition=<p> offset=<o>` for every order
 /// `consumer` receives, until `stop` is raised; then commits and hands the consumer back,
 /// still a member of the group, for closing.
 pub async fn process(member: usize, consumer: Member, mut stop: watch::Receiver<bool>) -> Member {
-    loop {
-        tokio::select! {
-            // A raised flag wins over a message that is ready at the same moment.
-            biased;
-            _ = stop.changed() => break,
-            received = consumer.recv() => match received {
-                Ok(message) => println!(
-                    "consumer {member} processed {} partition={} offset={}",
-                    message.payload_view::<str>().and_then(Result::ok).unwrap_or(""),
-                    message.partition(),
-                    message.offset()
-                ),
-                Err(e) => eprintln!("consumer {member}: receive failed: {e}"),
-            },
-        }
-    }
-    match consumer.commit_consumer_state(CommitMode::Sync) {
-        // An idle member, or one that processed nothing, has no offset to commit.
-        Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
-        Err(e) => eprintln!("consumer {member}: commit failed: {e}"),
-    }
-    consumer
+    // ANCHOR: process
+    // TODO (step 2): loop until `stop` changes, receiving messages from `consumer`; for
+    // each, print the `processed` line with the order (the message's value), its partition
+    // and its offset. A raised flag must win over a message that is ready at the same
+    // moment. After the loop, commit what this member processed, synchronously (a member
+    // that processed nothing has nothing to commit: that is not an error), and return the
+    // consumer without closing it: `main` closes them all once every one has committed.
+    let _ = (&consumer, &mut stop);
+    todo!("step 2: consumer {member} receives and prints its orders")
+    // ANCHOR_END: process
 }

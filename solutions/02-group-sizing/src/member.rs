@@ -36,6 +36,7 @@ pub fn join(member: usize, topic: &str, group: &str) -> Member {
 /// `consumer` receives, until `stop` is raised; then commits and hands the consumer back,
 /// still a member of the group, for closing.
 pub async fn process(member: usize, consumer: Member, mut stop: watch::Receiver<bool>) -> Member {
+    // ANCHOR: process
     loop {
         tokio::select! {
             // A raised flag wins over a message that is ready at the same moment.
@@ -58,4 +59,5 @@ pub async fn process(member: usize, consumer: Member, mut stop: watch::Receiver<
         Err(e) => eprintln!("consumer {member}: commit failed: {e}"),
     }
     consumer
+    // ANCHOR_END: process
 }
