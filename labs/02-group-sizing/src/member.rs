@@ -16,7 +16,7 @@ pub type Member = StreamConsumer<AssignmentPrinter>;
 
 /// Creates consumer number `member`, a member of `group`, subscribed to `topic`.
 pub fn join(member: usize, topic: &str, group: &str) -> Member {
-    // ANCHOR: join
+    // ANCHOR: todo
     // TODO (step 1): create a `Member` from a `ClientConfig`:
     //  - it finds the broker at `lab_contract::bootstrap_servers()`;
     //  - it is a member of `group`, the same group as every other consumer of this program;
@@ -28,7 +28,7 @@ pub fn join(member: usize, topic: &str, group: &str) -> Member {
     // Then subscribe it to `topic` and return it.
     let _ = (member, topic, group);
     todo!("step 1: create consumer {member} in group {group}")
-    // ANCHOR_END: join
+    // ANCHOR_END: todo
 }
 
 /// Prints `consumer <member> processed <order> partition=<p> offset=<o>` for every order

@@ -1,6 +1,6 @@
 //! Steps 1, 4 and 5: the click processor, and how it leaves the group.
 
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{ClientConfig, Message};
 
 use crate::context::ClickContext;
@@ -22,6 +22,9 @@ pub fn join(topic: &str, group: &str, assignor: &str) -> Clicks {
         // the default 45 s. 6000 is the smallest a default Apache Kafka broker accepts.
         .set("session.timeout.ms", "6000")
         .set("heartbeat.interval.ms", "1000")
+        // Commits happen when partitions are revoked (ClickContext), not on a timer that
+        // knows nothing of rebalances.
+        .set("enable.auto.commit", "false")
         .create_with_context(ClickContext)
         .expect("consumer creation failed");
     consumer.subscribe(&[topic]).expect("subscribe failed");
@@ -30,8 +33,9 @@ pub fn join(topic: &str, group: &str, assignor: &str) -> Clicks {
 }
 
 /// Prints `received <click> partition=<p> offset=<o>` for every click until SIGINT or
-/// SIGTERM, then commits and leaves the group.
+/// SIGTERM, then leaves the group.
 pub async fn run(consumer: Clicks) {
+    // ANCHOR: run
     let shutdown = lab_contract::shutdown_signal();
     tokio::pin!(shutdown);
     loop {
@@ -48,11 +52,9 @@ pub async fn run(consumer: Clicks) {
             },
         }
     }
-    // Auto-commit would also commit on close; committing here first makes the survivor
-    // resume after the last click this member printed. Nothing consumed means nothing to
-    // commit, which is not worth reporting.
-    let _ = consumer.commit_consumer_state(CommitMode::Sync);
-    // Dropping closes the consumer: it revokes its partitions and sends LeaveGroup, so the
-    // group rebalances at once instead of after the session timeout.
+    // Dropping closes the consumer: it revokes its partitions (ClickContext commits what was
+    // received) and sends LeaveGroup, so the group rebalances at once instead of after the
+    // session timeout.
     drop(consumer);
+    // ANCHOR_END: run
 }

@@ -78,11 +78,37 @@ pub(super) async fn wait_consumed(run: &Run<'_>, round: &Round, what: &str) -> R
     })
 }
 
+/// Each click was received exactly once. Holds after a clean leave or a scale-out when every
+/// member commits what it received before it gives a partition up: whoever gets the
+/// partition next resumes right after it. (After a crash, what the crashed member received
+/// since its last commit is received again: at least once is all one can ask.)
+pub(super) fn check_once(run: &Run<'_>, round: &Round) -> Result<(), Failure> {
+    let got = received(run, &round.instances());
+    for click in &round.clicks {
+        let times = got.iter().filter(|(p, _, _)| *p == click.payload).count();
+        if times > 1 {
+            return Err(run
+                .fail(format!(
+                    "{} was received {times} times in the {}: a partition changed hands without \
+                     its offsets being committed first",
+                    click.payload,
+                    round.name()
+                ))
+                .detail(
+                    "With auto-commit off, commit synchronously in pre_rebalance when \
+                     partitions are revoked (closing the consumer revokes them too): the next \
+                     owner then resumes right after the last click received.",
+                ));
+        }
+    }
+    Ok(())
+}
+
 /// Every line follows the contract and every received click is one the broker stored, where
 /// the broker stored it.
 pub(super) async fn check_received(run: &Run<'_>, round: &Round) -> Result<(), Failure> {
     let ids = round.instances();
-    for id in ids {
+    for &id in &ids {
         for line in run.process(id).lines().iter().skip(1) {
             let fields = Fields::parse(line);
             let known = AssignmentLine::parse(line).is_some()

@@ -1,11 +1,12 @@
 //! Lab 6's rebalances, read from the instances' assignment lines: the split, the clean
 //! leave, and the takeover.
 
-use lab_contract::lab06;
+use lab_contract::{lab06, AssignmentLine, Event};
 
 use super::round::{Departure, Round};
+use crate::scenario::lines::ownership;
 use crate::scenario::patience::Patience;
-use crate::scenario::{Failure, Run, EVENT_TIMEOUT};
+use crate::scenario::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 
 /// The waits of lab 6, from its timers and the broker's.
 pub(super) fn patience(run: &Run<'_>) -> Patience {
@@ -18,7 +19,7 @@ pub(super) fn patience(run: &Run<'_>) -> Patience {
 /// instance has printed an assignment, the callbacks (step 2) are missing: that fails at
 /// once, not at the end of the wait.
 pub(super) async fn wait_for_split(run: &Run<'_>, round: &Round) -> Result<(), Failure> {
-    let [a, b] = round.instances();
+    let [a, b] = round.pair();
     let patience = patience(run);
     let what = format!(
         "the two instances of the {} to split the 3 partitions 2 + 1",
@@ -34,21 +35,22 @@ pub(super) async fn wait_for_split(run: &Run<'_>, round: &Round) -> Result<(), F
     });
     let silent = run.contradiction(&round.group, patience.silence(), |run, seen| {
         let assigned = seen.members.iter().filter(|m| !m.owned.is_empty()).count();
-        (seen.members.len() == 2 && assigned == 2 && !run.printed_assignment(&round.instances()))
-            .then(|| {
+        (seen.members.len() == 2 && assigned == 2 && !run.printed_assignment(&round.pair())).then(
+            || {
                 run.fail(format!(
                     "the broker shows the {} group settled, both instances assigned \
                      partitions, but neither printed an assignment",
                     round.name()
                 ))
-            })
+            },
+        )
     });
     let split = tokio::select! {
         split = split => split,
         silent = silent => Err(silent),
     };
     split.map_err(|mut failure| {
-        if run.printed_assignment(&round.instances()) {
+        if run.printed_assignment(&round.pair()) {
             failure.detail(
                 "Each instance must join the same group (KAFKA_GROUP_ID) and report every \
                  assignment and revocation.",
@@ -93,22 +95,41 @@ pub(super) async fn check_left(run: &Run<'_>, round: &Round) -> Result<(), Failu
     Ok(())
 }
 
-/// Waits until the survivor owns every partition: after a clean leave within a rebalance,
-/// after a crash once the crashed member's session has expired too.
+/// Waits until the group has taken the change in: the survivor owns every partition
+/// (within a rebalance after a clean leave, after the session timeout after a crash), or,
+/// when a third instance joined, each of the three owns one.
 pub(super) async fn wait_for_takeover(run: &Run<'_>, round: &Round) -> Result<(), Failure> {
     let patience = patience(run);
-    let ceiling = match round.departure {
-        Departure::Leave => patience.takeover_after_leave(),
-        Departure::Crash => patience.takeover_after_crash(),
-    };
-    run.wait_for(
-        &format!(
-            "the survivor of the {} to own all three partitions",
-            round.name()
+    let (ceiling, what) = match round.departure {
+        Departure::Leave => (
+            patience.takeover_after_leave(),
+            "the survivor to own all three partitions",
         ),
-        ceiling,
-        |run| Ok((run.owned(round.survivor) == [0, 1, 2]).then_some(())),
-    )
+        Departure::Crash => (
+            patience.takeover_after_crash(),
+            "the survivor to own all three partitions",
+        ),
+        // Two rebalances: one to revoke the partition that moves, one to assign it.
+        Departure::ScaleOut => (
+            patience.formation(1) + patience.rebalance(),
+            "the three instances to own one partition each",
+        ),
+    };
+    run.wait_for(&format!("{what} in the {}", round.name()), ceiling, |run| {
+        let done = match round.departure {
+            Departure::Leave | Departure::Crash => run.owned(round.survivor) == [0, 1, 2],
+            Departure::ScaleOut => {
+                let mut all: Vec<i32> = round
+                    .instances()
+                    .iter()
+                    .flat_map(|id| run.owned(*id))
+                    .collect();
+                all.sort_unstable();
+                all == [0, 1, 2] && round.instances().iter().all(|id| run.owned(*id).len() == 1)
+            }
+        };
+        Ok(done.then_some(()))
+    })
     .await
     .map_err(|failure| {
         let failure = match round.departure {
@@ -120,10 +141,121 @@ pub(super) async fn wait_for_takeover(run: &Run<'_>, round: &Round) -> Result<()
                 "A crashed member keeps its partitions until its session times out: set \
                  session.timeout.ms to 6000 and heartbeat.interval.ms to 1000.",
             ),
+            Departure::ScaleOut => failure.detail(
+                "A member that joins a stable group makes it rebalance: under \
+                 cooperative-sticky the partition that moves is first revoked from its owner, \
+                 then assigned to the newcomer in a second rebalance.",
+            ),
         };
         failure.detail(CALLBACK_HINT)
     })
 }
+
+/// What the assignment lines after the split show of the rebalance protocol.
+///
+/// Cooperative-sticky (incremental, KIP-429): a member never gives up a partition it keeps;
+/// when a member joins, the partition that moves is revoked in one rebalance and assigned in
+/// the next, so the newcomer's first assignment is empty. Range (eager): every rebalance
+/// revokes a member's whole assignment before handing out the new one.
+pub(super) fn check_protocol(run: &Run<'_>, round: &Round) -> Result<(), Failure> {
+    let since_split = |index: usize| -> Vec<AssignmentLine> {
+        let id = round.pair()[index];
+        run.process(id)
+            .lines()
+            .iter()
+            .skip(round.lines_at_split[index])
+            .filter_map(|line| AssignmentLine::parse(line))
+            .collect()
+    };
+    let label = |id: ProcessId| run.process(id).label().to_string();
+    match (round.departure, round.assignor) {
+        (Departure::Leave | Departure::Crash, "cooperative-sticky") => {
+            if let Some(revoked) = since_split(0).iter().find(|l| l.event == Event::Revoked) {
+                return Err(run
+                    .fail(format!(
+                        "under cooperative-sticky the survivor ({}) revoked {:?} while the {} \
+                         only added partitions to it",
+                        label(round.survivor),
+                        revoked.partitions,
+                        round.name()
+                    ))
+                    .detail(INCREMENTAL_HINT));
+            }
+        }
+        (Departure::Leave | Departure::Crash, _) => {
+            let lines = run.process(round.survivor).lines();
+            let mut owned = ownership(&lines[..round.lines_at_split[0]])
+                .remove(&None)
+                .unwrap_or_default();
+            for line in since_split(0) {
+                match line.event {
+                    Event::Revoked if line.partitions != owned => {
+                        return Err(run.fail(format!(
+                            "under the eager {} assignor a rebalance revokes a member's whole \
+                             assignment, {owned:?}, but the survivor revoked {:?}",
+                            round.assignor, line.partitions
+                        )));
+                    }
+                    Event::Revoked => owned.clear(),
+                    Event::Assigned => {
+                        owned.extend(line.partitions);
+                        owned.sort_unstable();
+                        owned.dedup();
+                    }
+                }
+            }
+        }
+        (Departure::ScaleOut, _) => check_two_phases(run, round, &since_split(0), &since_split(1))?,
+    }
+    Ok(())
+}
+
+/// A scale-out under cooperative-sticky: one partition moves, in two rebalances.
+fn check_two_phases(
+    run: &Run<'_>,
+    round: &Round,
+    first: &[AssignmentLine],
+    second: &[AssignmentLine],
+) -> Result<(), Failure> {
+    let newcomer = round.newcomer.expect("started in a scale-out round");
+    let revoked: Vec<i32> = first
+        .iter()
+        .chain(second)
+        .filter(|l| l.event == Event::Revoked)
+        .flat_map(|l| l.partitions.iter().copied())
+        .collect();
+    let moved = run.owned(newcomer);
+    if revoked != moved {
+        return Err(run
+            .fail(format!(
+                "when a third instance joined, the first two revoked {revoked:?}; under \
+                 cooperative-sticky only the partition that moves, {moved:?}, is revoked"
+            ))
+            .detail(INCREMENTAL_HINT));
+    }
+    let assignments: Vec<AssignmentLine> = run
+        .process(newcomer)
+        .lines()
+        .iter()
+        .filter_map(|line| AssignmentLine::parse(line))
+        .filter(|l| l.event == Event::Assigned)
+        .collect();
+    if assignments.first().is_none_or(|l| !l.partitions.is_empty()) {
+        return Err(run
+            .fail(format!(
+                "the newcomer's first assignment should be empty: its partition was still \
+                 another member's, and is assigned only in the next rebalance; it printed {:?}",
+                assignments.first().map(|l| l.partitions.clone())
+            ))
+            .detail(INCREMENTAL_HINT));
+    }
+    Ok(())
+}
+
+/// Added where the incremental protocol's callbacks were misread.
+const INCREMENTAL_HINT: &str = "Print exactly the partitions rdkafka passes to the callback: \
+    under cooperative-sticky `Rebalance::Assign` and `Rebalance::Revoke` hold only the \
+    partitions added or taken away, not the whole assignment.";
 
 /// Added where an instance that stops printing could be stuck in a rebalance callback.
 pub(super) const CALLBACK_HINT: &str =
