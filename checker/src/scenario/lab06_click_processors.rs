@@ -153,7 +153,7 @@ fn summary(round: &Round) -> Vec<String> {
     lines.push(
         match (round.departure, round.assignor) {
             (Departure::ScaleOut, _) => {
-                "the move took two rebalances: instance 3 was first assigned nothing, one partition was revoked from its owner alone, then assigned to instance 3; each instance ended with one partition"
+                "one partition moved: it alone was revoked, from its owner, then assigned to instance 3; each instance ended with one partition"
             }
             (_, "cooperative-sticky") => {
                 "the survivor revoked nothing: it kept its partitions and was assigned the others, ending with [0, 1, 2]"

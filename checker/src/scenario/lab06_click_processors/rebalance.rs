@@ -154,9 +154,9 @@ pub(super) async fn wait_for_takeover(run: &Run<'_>, round: &Round) -> Result<()
 /// What the assignment lines after the split show of the rebalance protocol.
 ///
 /// Cooperative-sticky (incremental, KIP-429): a member never gives up a partition it keeps;
-/// when a member joins, the partition that moves is revoked in one rebalance and assigned in
-/// the next, so the newcomer's first assignment is empty. Range (eager): every rebalance
-/// revokes a member's whole assignment before handing out the new one.
+/// when a member joins, only the partition that moves is revoked, in one rebalance, and it
+/// is assigned to the newcomer in the next. Range (eager): every rebalance revokes a
+/// member's whole assignment before handing out the new one.
 pub(super) fn check_protocol(run: &Run<'_>, round: &Round) -> Result<(), Failure> {
     let since_split = |index: usize| -> Vec<AssignmentLine> {
         let id = round.pair()[index];
@@ -210,7 +210,13 @@ pub(super) fn check_protocol(run: &Run<'_>, round: &Round) -> Result<(), Failure
     Ok(())
 }
 
-/// A scale-out under cooperative-sticky: one partition moves, in two rebalances.
+/// A scale-out under cooperative-sticky: only the partition that moves is revoked, and the
+/// newcomer ends with it.
+///
+/// Whether the newcomer prints the empty assignment of the first of the two rebalances
+/// depends on timing: when the owner revokes and rejoins before the newcomer's SyncGroup
+/// arrives, Kafka answers that SyncGroup with REBALANCE_IN_PROGRESS and the newcomer's
+/// first assignment is the second rebalance's. So that is not asserted.
 fn check_two_phases(
     run: &Run<'_>,
     round: &Round,
@@ -230,22 +236,6 @@ fn check_two_phases(
             .fail(format!(
                 "when a third instance joined, the first two revoked {revoked:?}; under \
                  cooperative-sticky only the partition that moves, {moved:?}, is revoked"
-            ))
-            .detail(INCREMENTAL_HINT));
-    }
-    let assignments: Vec<AssignmentLine> = run
-        .process(newcomer)
-        .lines()
-        .iter()
-        .filter_map(|line| AssignmentLine::parse(line))
-        .filter(|l| l.event == Event::Assigned)
-        .collect();
-    if assignments.first().is_none_or(|l| !l.partitions.is_empty()) {
-        return Err(run
-            .fail(format!(
-                "the newcomer's first assignment should be empty: its partition was still \
-                 another member's, and is assigned only in the next rebalance; it printed {:?}",
-                assignments.first().map(|l| l.partitions.clone())
             ))
             .detail(INCREMENTAL_HINT));
     }
