@@ -558,6 +558,7 @@ bad_submissions! {
     bad_impostor_prints_without_kafka => "impostor",
     bad_wrong_topic => "wrong-topic",
     bad_wrong_group => "wrong-group",
+    bad_reads_from_the_end => "reads-from-the-end",
     bad_escapes_its_crate => "escapes-sandbox",
     bad_lab05_commits_before_processing => "commits-before-processing",
     bad_lab06_sleeps_in_rebalance_callback => "sleeps-in-rebalance-callback",

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use lab_contract::{env, lab01};
 
 use super::lines::Fields;
+use super::reading::Reader;
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::broker::records::Stored;
 use crate::process::Launch;
@@ -44,7 +45,13 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
             .env(env::KAFKA_TOPIC, &topic)
             .env(env::KAFKA_GROUP_ID, &group),
     )?;
-    run.wait_success(consumer, EVENT_TIMEOUT).await?;
+    run.wait_reading(Reader {
+        id: consumer,
+        group: &group,
+        topic: &topic,
+        patience: run.patience(lab01::TIMERS),
+    })
+    .await?;
     let received = reports(run, consumer, "received")?;
     check_received(run, &received, &stored)?;
     run.check_committed_to_end("the group", &group, &topic)

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use lab_contract::{env, lab04};
 
+use super::reading::Reader;
 use super::{Failure, Run, EVENT_TIMEOUT};
 use crate::broker::records::Stored;
 use crate::process::Launch;
@@ -69,8 +70,18 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     let stored = produce(run, &topic).await?;
 
     run.step(2);
-    for id in [first, second, other] {
-        run.wait_success(id, EVENT_TIMEOUT).await?;
+    for (id, group) in [
+        (first, &test_group),
+        (second, &test_group),
+        (other, &other_group),
+    ] {
+        run.wait_reading(Reader {
+            id,
+            group,
+            topic: &topic,
+            patience: run.patience(lab04::TIMERS),
+        })
+        .await?;
     }
     let mut sections = Vec::new();
     let mut test_partitions = BTreeSet::new();

@@ -15,6 +15,7 @@ mod lab06_click_processors;
 pub mod lines;
 pub mod patience;
 mod readback;
+pub mod reading;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};

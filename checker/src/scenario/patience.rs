@@ -18,6 +18,9 @@ const PROCESS_START: Duration = Duration::from_secs(3);
 /// the program, the broker and the checker.
 const LOAD_SLACK: Duration = Duration::from_secs(3);
 
+/// librdkafka's `fetch.wait.max.ms`: the longest a fetch waits for data.
+const FETCH_WAIT: Duration = Duration::from_millis(500);
+
 /// The waits of one lab's scenario on one broker.
 #[derive(Debug, Clone, Copy)]
 pub struct Patience {
@@ -60,6 +63,14 @@ impl Patience {
     /// Ceiling for the survivors to own a member's partitions after it left cleanly.
     pub fn takeover_after_leave(&self) -> Duration {
         self.rebalance() + self.heartbeat()
+    }
+
+    /// Grace: how long a consumer may hold assigned partitions with unread records on them
+    /// and print nothing, before it counts as not reading them. A consumer fetches as soon as
+    /// it is assigned, and librdkafka's fetch waits at most `fetch.wait.max.ms` (500 ms) for
+    /// data that is already there: twice that, and room for a busy machine.
+    pub fn reading(&self) -> Duration {
+        FETCH_WAIT * 2 + LOAD_SLACK
     }
 
     /// Grace: how long the broker must show a group Stable, its partitions assigned, before

@@ -1,0 +1,153 @@
+//! Waiting for a consumer to read what the topic holds, and saying why when it does not:
+//! from what the broker shows (the group's members and assignments, the topic's records,
+//! the group's committed offsets), as soon as that is conclusive, not at a timeout.
+
+use std::future::pending;
+
+use super::patience::Patience;
+use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
+use crate::consumer_group::GroupReader;
+
+/// What a waiting consumer is expected to do.
+pub struct Reader<'a> {
+    /// The consumer process.
+    pub id: ProcessId,
+    /// The group it should join.
+    pub group: &'a str,
+    /// The topic it should read.
+    pub topic: &'a str,
+    /// The lab's waits.
+    pub patience: Patience,
+}
+
+impl Run<'_> {
+    /// Waits for consumer process `reader.id` to read the topic and exit with success.
+    ///
+    /// Fails early when the broker shows it will not: the group never formed (a wrong group
+    /// name), it holds partitions of another topic (a wrong subscription), or it holds the
+    /// topic's partitions and has printed nothing new for [`Patience::reading`] while records
+    /// wait there (an offset reset to the end, or a loop that does not poll).
+    pub async fn wait_reading(&self, reader: Reader<'_>) -> Result<(), Failure> {
+        let finished = self.wait_success(reader.id, EVENT_TIMEOUT);
+        let stuck = self.stuck_reader(&reader);
+        let failure = tokio::select! {
+            finished = finished => return finished,
+            failure = stuck => failure,
+        };
+        Err(self.with_broker_evidence(failure, &reader).await)
+    }
+
+    /// Resolves with the reason once the broker shows the reader is stuck.
+    async fn stuck_reader(&self, reader: &Reader<'_>) -> Failure {
+        let Reader {
+            id,
+            group,
+            topic,
+            patience,
+        } = *reader;
+        let label = self.process(id).label().to_string();
+        let never_joined = async {
+            tokio::time::sleep(patience.formation(1)).await;
+            let Ok(group_reader) = GroupReader::new(self.broker.bootstrap()) else {
+                return pending().await;
+            };
+            let name = group.to_string();
+            let seen = tokio::task::spawn_blocking(move || group_reader.membership(&name)).await;
+            match seen {
+                Ok(Ok(seen))
+                    if seen.members.is_empty() && self.process(id).exit_status().is_none() =>
+                {
+                    self.fail(format!(
+                        "{label} has not joined group {group} on the broker: nobody is a member"
+                    ))
+                    .detail(
+                        "Take the group id from KAFKA_GROUP_ID (lab_contract::group_id): the \
+                         checker gives every run a group of its own.",
+                    )
+                }
+                _ => pending().await,
+            }
+        };
+        let mut printed = (self.process(id).lines().len(), tokio::time::Instant::now());
+        let silent = self.contradiction(group, patience.reading(), |run, seen| {
+            let lines = run.process(id).lines().len();
+            if lines != printed.0 {
+                printed = (lines, tokio::time::Instant::now());
+                return None;
+            }
+            if printed.1.elapsed() < patience.reading() || run.process(id).exit_status().is_some() {
+                return None;
+            }
+            let owned: Vec<&(String, i32)> = seen.members.iter().flat_map(|m| &m.owned).collect();
+            let others: Vec<&String> = owned
+                .iter()
+                .map(|(t, _)| t)
+                .filter(|t| *t != topic)
+                .collect();
+            if owned.is_empty() {
+                return None;
+            }
+            if !others.is_empty() && owned.iter().all(|(t, _)| t != topic) {
+                return Some(
+                    run.fail(format!(
+                        "{label} joined group {group} but was assigned partitions of {}, not of {topic}",
+                        others[0]
+                    ))
+                    .detail(
+                        "Subscribe to the topic from KAFKA_TOPIC (lab_contract::topic): the \
+                         checker gives every run a topic of its own.",
+                    ),
+                );
+            }
+            let partitions: Vec<i32> = owned
+                .iter()
+                .filter(|(t, _)| t == topic)
+                .map(|(_, p)| *p)
+                .collect();
+            Some(run.fail(format!(
+                "{label} holds partitions {partitions:?} of {topic} and has printed nothing for {:.0} s",
+                printed.1.elapsed().as_secs_f64()
+            )))
+        });
+        tokio::select! {
+            failure = never_joined => failure,
+            failure = silent => failure,
+        }
+    }
+
+    /// Adds what the broker holds to a stuck reader's failure: the records waiting, what
+    /// the group committed, and the likely cause.
+    async fn with_broker_evidence(&self, failure: Failure, reader: &Reader<'_>) -> Failure {
+        if !failure.message.contains("has printed nothing") {
+            return failure;
+        }
+        let records = self
+            .records(reader.topic)
+            .await
+            .map(|r| r.len())
+            .unwrap_or(0);
+        let committed = self
+            .committed(reader.group, reader.topic)
+            .await
+            .unwrap_or_default();
+        let any_committed = committed.values().any(Option::is_some);
+        let printed = self.process(reader.id).lines().len();
+        let failure = failure.detail(format!(
+            "the topic holds {records} record(s); the program printed {printed} line(s); the \
+             group has {}committed offsets",
+            if any_committed { "" } else { "no " }
+        ));
+        if printed == 0 && !any_committed {
+            failure.detail(
+                "A new group has no committed offset, so a consumer starts where \
+                 auto.offset.reset says: librdkafka's default, `latest`, starts after the \
+                 records already there. Set auto.offset.reset to earliest.",
+            )
+        } else {
+            failure.detail(
+                "The consumer stopped reading: is its receive loop still polling (recv), or \
+                 blocked on something else?",
+            )
+        }
+    }
+}
