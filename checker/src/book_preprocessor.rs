@@ -197,18 +197,21 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or(text)
 }
 
+/// `● Medium`, the dot coloured by level. A coloured U+25CF, not a coloured-circle emoji:
+/// every text font has the black circle, while the emoji showed as a missing-glyph box
+/// where no emoji font is installed (headless Chromium, many Linux desktops).
 fn difficulty(level: &str) -> String {
-    let badge = match level {
-        "easy" => "🟢",
-        "medium" => "🟡",
-        "hard" => "🔴",
-        _ => "⚪",
+    let colour = match level {
+        "easy" => "#2e7d32",
+        "medium" => "#b8860b",
+        "hard" => "#c62828",
+        _ => "#757575",
     };
     let mut name = level.to_string();
     if let Some(first) = name.get_mut(..1) {
         first.make_ascii_uppercase();
     }
-    format!("{badge} {name}")
+    format!("<span style=\"color: {colour}\" aria-hidden=\"true\">●</span> {name}")
 }
 
 fn lab_info(lab: &LabInfo) -> String {
@@ -293,7 +296,10 @@ mod tests {
             "## Difficulty\n\n{}\n",
             difficulty(&lab.difficulty)
         )));
-        assert_eq!(difficulty("easy"), "🟢 Easy");
+        assert_eq!(
+            difficulty("easy"),
+            "<span style=\"color: #2e7d32\" aria-hidden=\"true\">●</span> Easy"
+        );
         assert!(out.content.contains(&format!("{} minutes", lab.minutes)));
         for objective in &lab.objectives {
             assert!(out.content.contains(&format!("- {objective}\n")));

@@ -607,4 +607,11 @@ fn chromium_renders_the_introduction_and_a_lab_chapter() {
     // Hints and solution are folded.
     assert!(chapter.contains("<summary>Hint 1</summary>"));
     assert!(chapter.contains("<summary>Show the solution</summary>"));
+    // The difficulty's dot is a text glyph every font has, not an emoji that renders as a
+    // missing-glyph box where no emoji font is installed.
+    assert!(
+        chapter.contains("●</span> Easy") || chapter.contains("●</span> Medium"),
+        "no difficulty dot in the chapter"
+    );
+    assert!(!chapter.contains('🟢') && !chapter.contains('🟡'));
 }
