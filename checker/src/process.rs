@@ -88,6 +88,8 @@ struct Output {
     read_at: Vec<Instant>,
     stdout_bytes: usize,
     stderr: Vec<u8>,
+    // The first panic report seen on stderr.
+    panic: Option<String>,
     flooded: bool,
     exit: Option<ExitStatus>,
 }
@@ -151,7 +153,7 @@ impl LabProcess {
         let stderr = child.stderr.take().context("stderr not captured")?;
         let readers = (
             tokio::spawn(read_stdout(stdout, group, output.clone(), events.clone())),
-            tokio::spawn(read_stderr(stderr, output.clone())),
+            tokio::spawn(read_stderr(stderr, output.clone(), events.clone())),
         );
         let reaped = output.clone();
         tokio::spawn(async move {
@@ -206,6 +208,11 @@ impl LabProcess {
     /// The last part of what the process wrote to stderr.
     pub fn stderr_tail(&self) -> String {
         String::from_utf8_lossy(&self.output.lock().expect("output poisoned").stderr).into_owned()
+    }
+
+    /// The first panic report the process wrote to stderr, from any of its threads or tasks.
+    pub fn panic(&self) -> Option<String> {
+        self.output.lock().expect("output poisoned").panic.clone()
     }
 
     /// Sends `signal` to the process's whole group, as a terminal's Ctrl-C would.
@@ -288,22 +295,58 @@ async fn read_stdout(
     }
 }
 
-async fn read_stderr(mut pipe: impl AsyncRead + Unpin, output: Arc<Mutex<Output>>) {
+async fn read_stderr(
+    mut pipe: impl AsyncRead + Unpin,
+    output: Arc<Mutex<Output>>,
+    events: Arc<Notify>,
+) {
     let mut chunk = vec![0u8; 8192];
     while let Ok(read) = pipe.read(&mut chunk).await {
         if read == 0 {
             break;
         }
-        let mut out = output.lock().expect("output poisoned");
-        out.stderr.extend_from_slice(&chunk[..read]);
-        let excess = out.stderr.len().saturating_sub(STDERR_TAIL_BYTES);
-        out.stderr.drain(..excess);
+        let panicked = {
+            let mut out = output.lock().expect("output poisoned");
+            out.stderr.extend_from_slice(&chunk[..read]);
+            let excess = out.stderr.len().saturating_sub(STDERR_TAIL_BYTES);
+            out.stderr.drain(..excess);
+            if out.panic.is_none() {
+                out.panic = panic_report(&String::from_utf8_lossy(&out.stderr));
+            }
+            out.panic.is_some()
+        };
+        // A panic in a task or thread need not end the process: say so at once, so a
+        // scenario can fail now instead of waiting for lines that will never come.
+        if panicked {
+            events.notify_waiters();
+        }
     }
+}
+
+/// The start of Rust's panic report in `stderr`, if it holds one: its first lines.
+fn panic_report(stderr: &str) -> Option<String> {
+    let at = stderr.find("panicked at")?;
+    let start = stderr[..at].rfind('\n').map_or(0, |n| n + 1);
+    let report: Vec<&str> = stderr[start..].lines().take(6).collect();
+    // The message is on the line after "panicked at <place>:"; wait for it.
+    (report.len() >= 2).then(|| report.join("\n"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_report_is_found_once_its_message_is_in() {
+        let head = "log line\nthread 'tokio-runtime-worker' panicked at src/worker.rs:9:5:\n";
+        assert_eq!(panic_report(head), None, "the message has not arrived yet");
+        let whole =
+            format!("{head}every message is a job: Error(\"expected value\")\nnote: run with\n");
+        let report = panic_report(&whole).unwrap();
+        assert!(report.starts_with("thread 'tokio-runtime-worker' panicked at"));
+        assert!(report.contains("every message is a job"));
+        assert_eq!(panic_report("no trouble here\n"), None);
+    }
 
     #[test]
     fn the_last_lines_are_quoted_whole() {

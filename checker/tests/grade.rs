@@ -561,6 +561,7 @@ bad_submissions! {
     bad_reads_from_the_end => "reads-from-the-end",
     bad_escapes_its_crate => "escapes-sandbox",
     bad_lab05_commits_before_processing => "commits-before-processing",
+    bad_lab05_panics_on_bad_message => "panics-on-bad-message",
     bad_lab06_sleeps_in_rebalance_callback => "sleeps-in-rebalance-callback",
     bad_lab06_no_commit_on_revoke => "no-commit-on-revoke",
 }

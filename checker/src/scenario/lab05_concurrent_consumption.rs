@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use lab_contract::{env, lab05};
 
 use super::group;
+use super::lines::Fields;
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::broker::records::{Outgoing, Stored};
 use crate::process::Launch;
@@ -33,9 +34,15 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     let first = start(run, "consumers", &topic, &group).await?;
 
     run.step(2);
+    // One message that is not a job, first on its partition: the job behind it must still
+    // be processed.
+    let malformed = produce_malformed(run, &topic).await?;
     let batch = produce(run, &topic, 0..8).await?;
-    throughput(run, first, &batch).await?;
+    throughput(run, first, &batch)
+        .await
+        .map_err(|failure| malformed_hint(run, first, &malformed, failure))?;
     check_sequential(run, first)?;
+    check_skipped(run, first, &malformed)?;
     check_committed(run, &group, &topic, first).await?;
     run.transcript.section(
         "8 messages, 4 partitions, 4 consumers",
@@ -44,6 +51,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
             format!("took under {MAX_SLOTS} processing slots (2 at best; sequential would take 8)"),
             "each partition processed in order, one message at a time".to_string(),
             "every offset committed after its message was processed".to_string(),
+            "the message that is not a job was logged, committed past and skipped; the jobs behind it were processed".to_string(),
         ],
     );
 
@@ -145,7 +153,8 @@ async fn start(
     Ok(id)
 }
 
-/// Writes messages `ids`, round robin over the partitions.
+/// Writes jobs `ids` as JSON (`{"id":"3-<nonce>"}`), round robin over the partitions. The
+/// records are returned with their job id as payload, which is what the program prints.
 async fn produce(
     run: &Run<'_>,
     topic: &str,
@@ -155,8 +164,87 @@ async fn produce(
         .map(|id| Outgoing {
             key: None,
             partition: Some(id % CONSUMERS as i32),
-            payload: format!("{id}-{}", run.nonce()),
+            payload: format!("{{\"id\":\"{id}-{}\"}}", run.nonce()),
         })
         .collect();
-    run.produce(topic, &outgoing).await
+    let stored = run.produce(topic, &outgoing).await?;
+    Ok(stored
+        .into_iter()
+        .map(|record| Stored {
+            payload: job_id(&record.payload),
+            ..record
+        })
+        .collect())
+}
+
+/// The id of a job as the checker writes it.
+fn job_id(json: &str) -> String {
+    json.trim_start_matches("{\"id\":\"")
+        .trim_end_matches("\"}")
+        .to_string()
+}
+
+/// Writes one message to partition 0 that is not a job: not JSON at all.
+async fn produce_malformed(run: &Run<'_>, topic: &str) -> Result<Stored, Failure> {
+    let outgoing = Outgoing {
+        key: None,
+        partition: Some(0),
+        payload: format!("job {} <- not JSON", run.nonce()),
+    };
+    let mut stored = run.produce(topic, &[outgoing]).await?;
+    Ok(stored.remove(0))
+}
+
+/// The program skipped the malformed message exactly once, and processed nothing of it.
+fn check_skipped(run: &Run<'_>, id: ProcessId, malformed: &Stored) -> Result<(), Failure> {
+    let skipped = skipped(run, id);
+    let expected = (malformed.partition, malformed.offset);
+    if skipped != [expected] {
+        return Err(run
+            .fail(format!(
+                "the message at partition {} offset {} is not a job; the program should print \
+                 `consumer <i> skipped partition={} offset={}` once, and it printed {}",
+                expected.0,
+                expected.1,
+                expected.0,
+                expected.1,
+                if skipped.is_empty() {
+                    "no `skipped` line".to_string()
+                } else {
+                    format!("`skipped` for {skipped:?}")
+                }
+            ))
+            .detail(MALFORMED));
+    }
+    Ok(())
+}
+
+/// `(partition, offset)` of each `consumer <i> skipped partition=<p> offset=<o>` line.
+fn skipped(run: &Run<'_>, id: ProcessId) -> Vec<(i32, i64)> {
+    run.process(id)
+        .lines()
+        .iter()
+        .map(|line| Fields::parse(line))
+        .filter(|fields| matches!(fields.words.as_slice(), ["consumer", _, "skipped"]))
+        .filter_map(|fields| Some((fields.number("partition")? as i32, fields.number("offset")?)))
+        .collect()
+}
+
+/// What to do with a message that is not a job.
+const MALFORMED: &str = "A message that cannot be decoded will not decode next time either. \
+    Log it on stderr, commit past it (commit_message), print `skipped`, and go on with the \
+    next message: a panic stops every partition, a retry loop stalls one, and skipping \
+    without a commit hands it to the next owner to fail on again.";
+
+/// Adds [`MALFORMED`] to a failure of the batch when the malformed message was never
+/// skipped: it is then the likely cause (a panic, or a partition stalled on it).
+fn malformed_hint(run: &Run<'_>, id: ProcessId, malformed: &Stored, failure: Failure) -> Failure {
+    if skipped(run, id).contains(&(malformed.partition, malformed.offset)) {
+        return failure;
+    }
+    failure.detail(format!(
+        "The checker wrote one message that is not a job, at partition {} offset {}, before the \
+         jobs of that partition. {MALFORMED}",
+        malformed.partition, malformed.offset
+    ))
 }

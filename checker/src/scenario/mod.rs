@@ -316,8 +316,19 @@ impl<'b> Run<'b> {
                     ))
                     .detail("Print one line per event of the lab's output contract, not per poll."));
             }
+            if self.killed.contains(&ProcessId(index)) {
+                continue;
+            }
+            // First, so that a panic reads the same whether the process has exited yet or
+            // not: a panicked task or thread may leave it running, doing nothing. (Its stderr
+            // is read before its exit is announced, so an exit after a panic shows both.)
+            if let Some(panic) = process.panic() {
+                return Err(self
+                    .fail(format!("{} panicked", process.label()))
+                    .detail(format!("it panicked:\n{panic}")));
+            }
             if let Some(status) = process.exit_status() {
-                if !status.success() && !self.killed.contains(&ProcessId(index)) {
+                if !status.success() {
                     return Err(self.crash(process, &describe_exit(status)));
                 }
             }

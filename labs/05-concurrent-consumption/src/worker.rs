@@ -6,6 +6,7 @@ use lab_contract::AssignmentPrinter;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::{ClientConfig, Message};
+use serde::Deserialize;
 use tokio::sync::watch;
 
 /// A worker's consumer; its rebalances are printed with its member number.
@@ -53,13 +54,16 @@ pub async fn consume(
 }
 
 /// Processes `message`, then commits it: a crash in between leaves it to be processed again
-/// (at-least-once), never to be skipped.
+/// (at-least-once), never to be skipped. A message that is not a job is logged, committed
+/// past and skipped.
 async fn handle(member: usize, consumer: &Worker, message: &BorrowedMessage<'_>, work: Duration) {
-    let id = message
-        .payload_view::<str>()
-        .and_then(Result::ok)
-        .unwrap_or("");
     let (partition, offset) = (message.partition(), message.offset());
+    // TODO (step 2): a message that is not a job panics the worker here, and the whole
+    // program with it. It will not decode next time either: log it on stderr, commit past
+    // it, print `consumer <member> skipped partition=<p> offset=<o>` once the commit has
+    // succeeded, and go on with the next message.
+    let job = decode(message).expect("a message that is not a job");
+    let id = job.id;
     println!("consumer {member} started id={id} partition={partition} offset={offset}");
     // TODO (step 2): this commits the message before it is processed. A crash or a stop during
     // the work below then loses the message: the group believes it is done. Commit after
@@ -72,6 +76,18 @@ async fn handle(member: usize, consumer: &Worker, message: &BorrowedMessage<'_>,
     }
     process(work).await;
     // ANCHOR_END: todo
+}
+
+/// A message of the topic: a job, as JSON (`{"id": "7"}`), as the seed's producer writes it.
+#[derive(Deserialize)]
+pub struct Job {
+    /// Which job.
+    pub id: String,
+}
+
+/// The job in `message`, or why its value is not one.
+pub fn decode(message: &BorrowedMessage<'_>) -> serde_json::Result<Job> {
+    serde_json::from_slice(message.payload().unwrap_or_default())
 }
 
 /// The simulated work on one message.

@@ -6,6 +6,7 @@ use lab_contract::AssignmentPrinter;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::{ClientConfig, Message};
+use serde::Deserialize;
 use tokio::sync::watch;
 
 /// A worker's consumer; its rebalances are printed with its member number.
@@ -56,13 +57,27 @@ pub async fn consume(
 }
 
 /// Processes `message`, then commits it: a crash in between leaves it to be processed again
-/// (at-least-once), never to be skipped.
+/// (at-least-once), never to be skipped. A message that is not a job is logged, committed
+/// past and skipped.
 async fn handle(member: usize, consumer: &Worker, message: &BorrowedMessage<'_>, work: Duration) {
-    let id = message
-        .payload_view::<str>()
-        .and_then(Result::ok)
-        .unwrap_or("");
     let (partition, offset) = (message.partition(), message.offset());
+    let job = match decode(message) {
+        Ok(job) => job,
+        Err(e) => {
+            // It will not decode next time either: retrying would stall the partition, and
+            // not committing would hand it to the next owner to fail on again. Log it for
+            // someone to look at, commit past it, and go on with the next message.
+            eprintln!("consumer {member}: partition {partition} offset {offset} is not a job: {e}");
+            match consumer.commit_message(message, CommitMode::Sync) {
+                Ok(()) => {
+                    println!("consumer {member} skipped partition={partition} offset={offset}")
+                }
+                Err(e) => eprintln!("consumer {member}: commit past offset {offset} failed: {e}"),
+            }
+            return;
+        }
+    };
+    let id = job.id;
     println!("consumer {member} started id={id} partition={partition} offset={offset}");
     process(work).await;
     // Commits offset + 1, the position the partition's next owner resumes from.
@@ -73,6 +88,18 @@ async fn handle(member: usize, consumer: &Worker, message: &BorrowedMessage<'_>,
         Err(e) => eprintln!("consumer {member}: commit of id={id} failed: {e}"),
     }
     // ANCHOR_END: solution
+}
+
+/// A message of the topic: a job, as JSON (`{"id": "7"}`), as the seed's producer writes it.
+#[derive(Deserialize)]
+pub struct Job {
+    /// Which job.
+    pub id: String,
+}
+
+/// The job in `message`, or why its value is not one.
+pub fn decode(message: &BorrowedMessage<'_>) -> serde_json::Result<Job> {
+    serde_json::from_slice(message.payload().unwrap_or_default())
 }
 
 /// The simulated work on one message.

@@ -68,14 +68,15 @@ pub(super) async fn throughput(
 /// Within each partition, a message starts only after the previous one was committed.
 pub(super) fn check_sequential(run: &Run<'_>, id: ProcessId) -> Result<(), Failure> {
     let lines = run.process(id).lines();
-    if let Some(line) = group::unexpected(&lines, &["started", "committed"])
+    if let Some(line) = group::unexpected(&lines, &["started", "committed", "skipped"])
         .iter()
         .find(|l| **l != "stopped")
     {
         return Err(run.off_contract(
             None,
             line,
-            "consumer <i> started|committed id=<id> partition=<p> offset=<o>, or stopped",
+            "consumer <i> started|committed id=<id> partition=<p> offset=<o>, consumer <i> \
+             skipped partition=<p> offset=<o>, or stopped",
         ));
     }
     let mut open: BTreeMap<i32, String> = BTreeMap::new();
