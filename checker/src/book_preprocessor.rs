@@ -12,6 +12,7 @@
 //! | `{{#lab-steps N}}`  | the problem statement, as a numbered list                       |
 //! | `{{#lab-output N}}` | the output contract: the lines the lab's program prints         |
 //! | `{{#lab-hints N}}`  | every hint, each in a collapsed `<details>` block               |
+//! | `{{#lab-snapshot N}}` | the reviewed snapshot of the solution's run, section by section |
 //!
 //! `N` is a lab number or name, as on the checker's command line. A marker written with a
 //! backslash in front (`\{{#lab-info 1}}`) is left alone (mdBook then drops the backslash).
@@ -180,9 +181,10 @@ pub fn expand(content: &str, info: &InfoFile, chapter_dir: &Path) -> Result<Expa
             "lab-steps" => out.push_str(&numbered(&lab.steps)),
             "lab-output" => out.push_str(&bullets(&lab.output)),
             "lab-hints" => out.push_str(&hints(lab)),
+            "lab-snapshot" => out.push_str(&snapshot_sections(lab)?),
             other => bail!(
                 "unknown marker {{{{#{other} ...}}}}: the markers are lab-title, lab-name, \
-                 lab-info, lab-steps, lab-output and lab-hints"
+                 lab-info, lab-steps, lab-output, lab-hints and lab-snapshot"
             ),
         }
     }
@@ -191,6 +193,31 @@ pub fn expand(content: &str, info: &InfoFile, chapter_dir: &Path) -> Result<Expa
         content: out,
         title,
     })
+}
+
+/// The reviewed snapshot of `lab` (`checker/snapshots/NN-name.snap`), each `## section` as
+/// a bold heading over a `text` block of its lines. The checker tags what it writes with
+/// the run's nonce, which the snapshot shows as `<run>`; a run by hand has none, so the tag
+/// is left out.
+fn snapshot_sections(lab: &LabInfo) -> Result<String> {
+    let text = crate::snapshot::expected(&lab.dir()).with_context(|| {
+        format!(
+            "lab {} has no reviewed snapshot (checker/snapshots/{}.snap)",
+            lab.number,
+            lab.dir()
+        )
+    })?;
+    let mut out = String::new();
+    for section in text.split("## ").filter(|s| !s.trim().is_empty()) {
+        let (heading, lines) = section.split_once('\n').unwrap_or((section, ""));
+        let lines = lines.replace(" <run>", "").replace("<run>", "");
+        out.push_str(&format!(
+            "**{}**\n\n```text\n{}\n```\n\n",
+            heading.trim(),
+            lines.trim_end()
+        ));
+    }
+    Ok(out.trim_end().to_string())
 }
 
 fn first_line(text: &str) -> &str {
@@ -259,6 +286,20 @@ fn hints(lab: &LabInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snapshot_is_shown_section_by_section_without_run_tags() {
+        let info = InfoFile::load();
+        let lab = info.find("4").unwrap();
+        let text = snapshot_sections(lab).unwrap();
+        assert!(text.starts_with("**TEST_GROUP, the member reading partition 0**\n\n```text\n"));
+        assert!(
+            text.contains("Message from partition [0]: message #1\n"),
+            "{text}"
+        );
+        assert!(!text.contains("<run>"), "{text}");
+        assert_eq!(text.matches("```text").count(), 3);
+    }
     use serde_json::json;
 
     fn info() -> InfoFile {

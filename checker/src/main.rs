@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+use checker::broker::records::Outgoing;
 use checker::broker::{self, Broker, BrokerChoice, ContainerBroker};
 use checker::cleanup::{self, Stage};
 use checker::info_file::{self, InfoFile, Variant};
@@ -41,7 +42,7 @@ enum Command {
     Verify {
         /// The lab, by number or name.
         lab: Option<String>,
-        /// Check every lab, one after another on one broker, and print a summary.
+        /// Check every lab, side by side on one broker, and print a summary.
         #[arg(long, conflicts_with = "lab")]
         all: bool,
         /// Check the reference solution instead of your crate.
@@ -77,6 +78,24 @@ enum Command {
         /// Also show the group's offsets on this topic (for an empty group).
         #[arg(long)]
         topic: Vec<String>,
+    },
+    /// Write messages to a topic, one after another, and print where each landed: for
+    /// running labs by hand (`sent <message> partition=<p> offset=<o>`).
+    Produce {
+        /// The topic.
+        topic: String,
+        /// The messages, one record each.
+        #[arg(required = true)]
+        messages: Vec<String>,
+        /// Write every message to this partition (default: the producer's partitioner).
+        #[arg(long)]
+        partition: Option<i32>,
+        /// Give every message this key.
+        #[arg(long)]
+        key: Option<String>,
+        /// The broker (default: $KAFKA_BOOTSTRAP_SERVERS, else localhost:9092, as the labs).
+        #[arg(long, value_name = "HOST:PORT")]
+        bootstrap: Option<String>,
     },
     /// Grade a submission, or a class of them (for instructors): build in a sandbox, run
     /// every lab, report as text, JSON, JUnit, Exercism or GitHub Classroom results.
@@ -152,6 +171,32 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", checker::consumer_group::render(&report));
             return Ok(ExitCode::SUCCESS);
         }
+        Some(Command::Produce {
+            topic,
+            messages,
+            partition,
+            key,
+            bootstrap,
+        }) => {
+            let bootstrap = bootstrap
+                .clone()
+                .unwrap_or_else(lab_contract::bootstrap_servers);
+            let records: Vec<Outgoing> = messages
+                .iter()
+                .map(|message| Outgoing {
+                    key: key.clone(),
+                    partition: *partition,
+                    payload: message.clone(),
+                })
+                .collect();
+            for sent in broker::records::produce(&bootstrap, topic, &records).await? {
+                println!(
+                    "sent {} partition={} offset={}",
+                    sent.payload, sent.partition, sent.offset
+                );
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         _ => {}
     }
     let info = InfoFile::load();
@@ -214,7 +259,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Broker(BrokerCommand::Up)) => broker_up(&select()?.choice).await,
         Some(
             Command::Broker(BrokerCommand::Down | BrokerCommand::Serve { .. })
-            | Command::Group { .. },
+            | Command::Group { .. }
+            | Command::Produce { .. },
         ) => {
             unreachable!("handled above")
         }

@@ -40,30 +40,7 @@ impl Broker {
     /// Sends `records` one after another (each delivered before the next is sent) and returns
     /// where each one landed.
     pub async fn produce(&self, topic: &str, records: &[Outgoing]) -> Result<Vec<Stored>> {
-        let producer: FutureProducer = client_config(self.bootstrap())
-            .create()
-            .context("cannot create the checker's producer")?;
-        let mut stored = Vec::with_capacity(records.len());
-        for record in records {
-            let mut future = FutureRecord::to(topic).payload(&record.payload);
-            if let Some(key) = &record.key {
-                future = future.key(key);
-            }
-            if let Some(partition) = record.partition {
-                future = future.partition(partition);
-            }
-            let delivery = producer
-                .send(future, Duration::from_secs(10))
-                .await
-                .map_err(|(e, _)| anyhow!("the checker could not produce to {topic}: {e}"))?;
-            stored.push(Stored {
-                partition: delivery.partition,
-                offset: delivery.offset,
-                key: record.key.clone().unwrap_or_default(),
-                payload: record.payload.clone(),
-            });
-        }
-        Ok(stored)
+        produce(self.bootstrap(), topic, records).await
     }
 
     /// Every record in `topic`, in (partition, offset) order.
@@ -72,6 +49,36 @@ impl Broker {
         let topic = topic.to_string();
         tokio::task::spawn_blocking(move || read_all(&bootstrap, &topic)).await?
     }
+}
+
+/// Sends `records` to `topic` on the broker at `bootstrap`, one after another (each
+/// delivered before the next is sent), and returns where each one landed. What the
+/// scenarios write, and what `checker produce` writes for a learner working by hand.
+pub async fn produce(bootstrap: &str, topic: &str, records: &[Outgoing]) -> Result<Vec<Stored>> {
+    let producer: FutureProducer = client_config(bootstrap)
+        .create()
+        .context("cannot create the checker's producer")?;
+    let mut stored = Vec::with_capacity(records.len());
+    for record in records {
+        let mut future = FutureRecord::to(topic).payload(&record.payload);
+        if let Some(key) = &record.key {
+            future = future.key(key);
+        }
+        if let Some(partition) = record.partition {
+            future = future.partition(partition);
+        }
+        let delivery = producer
+            .send(future, Duration::from_secs(10))
+            .await
+            .map_err(|(e, _)| anyhow!("the checker could not produce to {topic}: {e}"))?;
+        stored.push(Stored {
+            partition: delivery.partition,
+            offset: delivery.offset,
+            key: record.key.clone().unwrap_or_default(),
+            payload: record.payload.clone(),
+        });
+    }
+    Ok(stored)
 }
 
 fn read_all(bootstrap: &str, topic: &str) -> Result<Vec<Stored>> {
