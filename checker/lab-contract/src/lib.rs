@@ -25,4 +25,4 @@ mod signal;
 pub use assignment::{assignment_line, partitions, AssignmentLine, AssignmentPrinter, Event};
 pub use env::{bootstrap_servers, group_id, setting, topic};
 pub use labs::{lab01, lab02, lab03, lab04, lab05, lab06, GroupTimers, Topic, TOPICS};
-pub use signal::shutdown_signal;
+pub use signal::{close_together, shutdown_signal};

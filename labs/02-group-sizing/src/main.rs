@@ -35,5 +35,7 @@ async fn main() {
     // committed matters: a leave starts a rebalance. Kafka accepts the others' commits while
     // it waits for them to rejoin, but once the new generation has formed, a commit from the
     // old one is refused (ILLEGAL_GENERATION).
-    drop(committed);
+    // Together: closed one by one, a member could wait in the rebalance that the previous
+    // one started for members that have not begun to close (see close_together).
+    lab_contract::close_together(committed).await;
 }

@@ -28,7 +28,9 @@ pub async fn consume(topic: &str, group: &str, size: usize) {
     // Closing sends LeaveGroup, which starts a rebalance. None closes before all have
     // committed: once the new generation has formed, a commit from the old one is refused
     // (ILLEGAL_GENERATION).
-    drop(committed);
+    // Together: closed one by one, a member could wait in the rebalance that the previous
+    // one started for members that have not begun to close (see close_together).
+    lab_contract::close_together(committed).await;
 }
 
 /// Creates consumer number `member`, a member of `group`, subscribed to `topic`.

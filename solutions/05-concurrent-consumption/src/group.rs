@@ -33,6 +33,8 @@ pub async fn run(topic: &str, group: &str, consumers: usize, work: Duration) {
     // has formed, a commit from the old one is refused (ILLEGAL_GENERATION), and under an
     // eager assignor the members give up their partitions first.
     // So none is closed while any worker still has a message to commit.
-    drop(idle);
+    // Together: closed one by one, a member could wait in the rebalance that the previous
+    // one started for members that have not begun to close (see close_together).
+    lab_contract::close_together(idle).await;
     // ANCHOR_END: solution
 }
