@@ -29,6 +29,26 @@ pub const MAX_STDOUT_BYTES: usize = 4 << 20;
 /// Bytes of stderr kept per process (its tail, where panics are).
 pub const STDERR_TAIL_BYTES: usize = 16 << 10;
 
+/// Starts `command`, retrying while its program is "busy" (ETXTBSY).
+///
+/// The grader writes a launcher script and starts it at once, while other threads of the
+/// checker fork programs of their own. A child forked while the script was still open for
+/// writing holds that descriptor until it execs, and for that instant Linux refuses to
+/// execute the script. Waiting a moment is the known remedy; the file is complete.
+fn spawn_when_written(command: &mut Command) -> std::io::Result<tokio::process::Child> {
+    let busy = nix::errno::Errno::ETXTBSY as i32;
+    let mut tries = 0;
+    loop {
+        match command.spawn() {
+            Err(error) if error.raw_os_error() == Some(busy) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The last `count` lines of a program's output, to quote in a message.
 pub fn last_lines(text: &str, count: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
@@ -140,8 +160,7 @@ impl LabProcess {
                 nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
             });
         }
-        let mut child = command
-            .spawn()
+        let mut child = spawn_when_written(&mut command)
             .with_context(|| format!("cannot start {}", binary.display()))?;
         let group = child
             .id()
