@@ -7,6 +7,7 @@
 //! it. Reading offsets this way does not join the group.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -95,6 +96,13 @@ impl GroupReader {
             admin,
             bootstrap: bootstrap.to_string(),
         })
+    }
+
+    /// [`GroupReader::membership`] from async code: the blocking request runs on a thread
+    /// of its own, not on the runtime's.
+    pub async fn read(self: &Arc<Self>, group: &str) -> Result<Membership> {
+        let (reader, group) = (self.clone(), group.to_string());
+        tokio::task::spawn_blocking(move || reader.membership(&group)).await?
     }
 
     /// `group`'s state and members (DescribeGroups).

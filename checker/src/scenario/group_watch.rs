@@ -33,9 +33,7 @@ impl Run<'_> {
         let mut stable: Option<(Instant, BTreeSet<String>)> = None;
         loop {
             tokio::time::sleep(POLL).await;
-            let (reader, name) = (reader.clone(), group.to_string());
-            let seen = tokio::task::spawn_blocking(move || reader.membership(&name)).await;
-            let Ok(Ok(membership)) = seen else {
+            let Ok(membership) = reader.read(group).await else {
                 stable = None;
                 continue;
             };

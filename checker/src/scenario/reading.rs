@@ -3,6 +3,7 @@
 //! the group's committed offsets), as soon as that is conclusive, not at a timeout.
 
 use std::future::pending;
+use std::sync::Arc;
 
 use super::patience::Patience;
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
@@ -30,11 +31,10 @@ impl Run<'_> {
     pub async fn wait_reading(&self, reader: Reader<'_>) -> Result<(), Failure> {
         let finished = self.wait_success(reader.id, EVENT_TIMEOUT);
         let stuck = self.stuck_reader(&reader);
-        let failure = tokio::select! {
-            finished = finished => return finished,
-            failure = stuck => failure,
-        };
-        Err(self.with_broker_evidence(failure, &reader).await)
+        tokio::select! {
+            finished = finished => finished,
+            failure = stuck => Err(failure),
+        }
     }
 
     /// Resolves with the reason once the broker shows the reader is stuck.
@@ -51,12 +51,8 @@ impl Run<'_> {
             let Ok(group_reader) = GroupReader::new(self.broker.bootstrap()) else {
                 return pending().await;
             };
-            let name = group.to_string();
-            let seen = tokio::task::spawn_blocking(move || group_reader.membership(&name)).await;
-            match seen {
-                Ok(Ok(seen))
-                    if seen.members.is_empty() && self.process(id).exit_status().is_none() =>
-                {
+            match Arc::new(group_reader).read(group).await {
+                Ok(seen) if seen.members.is_empty() && self.process(id).exit_status().is_none() => {
                     self.fail(format!(
                         "{label} has not joined group {group} on the broker: nobody is a member"
                     ))
@@ -69,6 +65,8 @@ impl Run<'_> {
             }
         };
         let mut printed = (self.process(id).lines().len(), tokio::time::Instant::now());
+        // Set when the failure is the silence itself, which the broker's records explain.
+        let silent_on_topic = std::sync::atomic::AtomicBool::new(false);
         let silent = self.contradiction(group, patience.reading(), |run, seen| {
             let lines = run.process(id).lines().len();
             if lines != printed.0 {
@@ -104,6 +102,7 @@ impl Run<'_> {
                 .filter(|(t, _)| t == topic)
                 .map(|(_, p)| *p)
                 .collect();
+            silent_on_topic.store(true, std::sync::atomic::Ordering::Relaxed);
             Some(run.fail(format!(
                 "{label} holds partitions {partitions:?} of {topic} and has printed nothing for {:.0} s",
                 printed.1.elapsed().as_secs_f64()
@@ -111,16 +110,16 @@ impl Run<'_> {
         });
         tokio::select! {
             failure = never_joined => failure,
-            failure = silent => failure,
+            failure = silent => match silent_on_topic.load(std::sync::atomic::Ordering::Relaxed) {
+                true => self.with_broker_evidence(failure, reader).await,
+                false => failure,
+            },
         }
     }
 
     /// Adds what the broker holds to a stuck reader's failure: the records waiting, what
     /// the group committed, and the likely cause.
     async fn with_broker_evidence(&self, failure: Failure, reader: &Reader<'_>) -> Failure {
-        if !failure.message.contains("has printed nothing") {
-            return failure;
-        }
         let records = self
             .records(reader.topic)
             .await
