@@ -50,17 +50,22 @@ pub fn ownership<'a>(
 ) -> BTreeMap<Option<usize>, Vec<i32>> {
     let mut owned: BTreeMap<Option<usize>, Vec<i32>> = BTreeMap::new();
     for line in lines.into_iter().filter_map(|l| AssignmentLine::parse(l)) {
-        let entry = owned.entry(line.member).or_default();
-        match line.event {
-            Event::Assigned => {
-                entry.extend(line.partitions);
-                entry.sort_unstable();
-                entry.dedup();
-            }
-            Event::Revoked => entry.retain(|p| !line.partitions.contains(p)),
-        }
+        apply(owned.entry(line.member).or_default(), &line);
     }
     owned
+}
+
+/// Applies one assignment line to what a member owns: assigned partitions are added (the
+/// list stays sorted and free of repeats), revoked ones removed.
+pub fn apply(owned: &mut Vec<i32>, line: &AssignmentLine) {
+    match line.event {
+        Event::Assigned => {
+            owned.extend(&line.partitions);
+            owned.sort_unstable();
+            owned.dedup();
+        }
+        Event::Revoked => owned.retain(|p| !line.partitions.contains(p)),
+    }
 }
 
 #[cfg(test)]

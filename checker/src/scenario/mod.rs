@@ -151,10 +151,13 @@ impl<'b> Run<'b> {
     /// When process `id`, a single consumer, first owned exactly `partitions` at or after
     /// `since`, by when the checker read the line that made it so.
     pub fn owned_from(&self, id: ProcessId, partitions: &[i32], since: Instant) -> Option<Instant> {
-        let mut lines = Vec::new();
+        let mut owned = Vec::new();
         for (at, line) in self.process(id).timed_lines() {
-            lines.push(line);
-            if at >= since && ownership(&lines).remove(&None).unwrap_or_default() == partitions {
+            let Some(line) = AssignmentLine::parse(&line).filter(|l| l.member.is_none()) else {
+                continue;
+            };
+            lines::apply(&mut owned, &line);
+            if at >= since && owned == partitions {
                 return Some(at);
             }
         }

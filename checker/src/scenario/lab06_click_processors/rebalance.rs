@@ -4,7 +4,7 @@
 use lab_contract::{lab06, AssignmentLine, Event};
 
 use super::round::{Departure, Round};
-use crate::scenario::lines::ownership;
+use crate::scenario::lines::{apply, ownership};
 use crate::scenario::patience::Patience;
 use crate::scenario::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 
@@ -188,21 +188,14 @@ pub(super) fn check_protocol(run: &Run<'_>, round: &Round) -> Result<(), Failure
                 .remove(&None)
                 .unwrap_or_default();
             for line in since_split(0) {
-                match line.event {
-                    Event::Revoked if line.partitions != owned => {
-                        return Err(run.fail(format!(
-                            "under the eager {} assignor a rebalance revokes a member's whole \
-                             assignment, {owned:?}, but the survivor revoked {:?}",
-                            round.assignor, line.partitions
-                        )));
-                    }
-                    Event::Revoked => owned.clear(),
-                    Event::Assigned => {
-                        owned.extend(line.partitions);
-                        owned.sort_unstable();
-                        owned.dedup();
-                    }
+                if line.event == Event::Revoked && line.partitions != owned {
+                    return Err(run.fail(format!(
+                        "under the eager {} assignor a rebalance revokes a member's whole \
+                         assignment, {owned:?}, but the survivor revoked {:?}",
+                        round.assignor, line.partitions
+                    )));
                 }
+                apply(&mut owned, &line);
             }
         }
         (Departure::ScaleOut, _) => check_two_phases(run, round, &since_split(0), &since_split(1))?,
