@@ -52,9 +52,9 @@ pub async fn run(
         Broker::connect(choice).await?
     };
     let broker = Arc::new(broker);
-    let mut rows = check_all(root, &info.labs, &broker, variant, |row| {
+    let mut rows = check_all(root, &info.labs, &broker, variant, |lab, row| {
         if variant == Variant::Starter {
-            state.record(&lab_dir(info, row.number), row.passed);
+            state.record(&lab.dir(), row.passed);
             // Saved after every lab, so an interrupted run keeps what it learnt.
             state.save()?;
         }
@@ -85,14 +85,14 @@ pub async fn run(
 }
 
 /// Builds every lab of `labs`, then plays their scenarios side by side on `broker`. Prints
-/// a line per lab as it finishes and hands its row to `finished`; returns the rows in the
+/// a line per lab as it finishes and hands it and its row to `finished`; returns the rows in the
 /// order the labs finished.
 pub async fn check_all(
     root: &Path,
     labs: &[LabInfo],
     broker: &Arc<Broker>,
     variant: Variant,
-    mut finished: impl FnMut(&Row) -> Result<()>,
+    mut finished: impl FnMut(&LabInfo, &Row) -> Result<()>,
 ) -> Result<Vec<Row>> {
     let settings = Settings {
         variant,
@@ -119,17 +119,18 @@ pub async fn check_all(
                 let (lab, broker) = (lab.clone(), broker.clone());
                 scenarios.spawn(async move {
                     let outcome = verify::judge(&lab, &broker, binary, settings).await;
-                    row(
+                    let row = row(
                         &lab,
                         outcome.verdict.label().phrase(),
                         outcome.passed(),
                         outcome.took,
-                    )
+                    );
+                    (lab, row)
                 });
             }
             Ok((Built::DoesNotCompile(_), took)) => {
                 let row = row(lab, "does not compile".to_string(), false, took);
-                finish(&row, None, &mut finished)?;
+                finish(lab, &row, None, &mut finished)?;
                 rows.push(row);
             }
             // The checker itself failed (cargo missing, say): not the learner's verdict.
@@ -140,7 +141,7 @@ pub async fn check_all(
                     false,
                     Duration::ZERO,
                 );
-                finish(&row, None, &mut finished)?;
+                finish(lab, &row, None, &mut finished)?;
                 rows.push(row);
             }
         }
@@ -151,8 +152,8 @@ pub async fn check_all(
         broker.describe()
     ));
     while let Some(done) = scenarios.join_next().await {
-        let row = done?;
-        finish(&row, Some(&status), &mut finished)?;
+        let (lab, row) = done?;
+        finish(&lab, &row, Some(&status), &mut finished)?;
         rows.push(row);
         if !scenarios.is_empty() {
             let left = scenarios.len();
@@ -166,23 +167,16 @@ pub async fn check_all(
 }
 
 fn finish(
+    lab: &LabInfo,
     row: &Row,
     status: Option<&LiveStatus>,
-    finished: &mut impl FnMut(&Row) -> Result<()>,
+    finished: &mut impl FnMut(&LabInfo, &Row) -> Result<()>,
 ) -> Result<()> {
     match status {
         Some(status) => status.println(line(row)),
         None => println!("{}", line(row)),
     }
-    finished(row)
-}
-
-fn lab_dir(info: &InfoFile, number: usize) -> String {
-    info.labs
-        .iter()
-        .find(|lab| lab.number == number)
-        .map(LabInfo::dir)
-        .unwrap_or_default()
+    finished(lab, row)
 }
 
 fn row(lab: &LabInfo, result: String, passed: bool, took: Duration) -> Row {
