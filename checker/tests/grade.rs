@@ -564,6 +564,7 @@ bad_submissions! {
     bad_lab05_panics_on_bad_message => "panics-on-bad-message",
     bad_lab06_sleeps_in_rebalance_callback => "sleeps-in-rebalance-callback",
     bad_lab06_no_commit_on_revoke => "no-commit-on-revoke",
+    bad_lab02_prints_to_stderr => "prints-to-stderr",
 }
 
 #[test]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use lab_contract::{env, lab02};
 
 use super::group::{self, Owners};
+use super::reading::Handling;
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::broker::records::{Outgoing, Stored};
 use crate::process::Launch;
@@ -53,17 +54,20 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     }
     for (phase, sent) in phases.iter().zip(&sent) {
         let id = phase.id;
-        run.wait_for(
-            &format!("every order to be processed by the {}", label(phase.size)),
-            EVENT_TIMEOUT,
-            |run| {
-                let done = group::handled(&run.process(id).lines(), "processed");
-                Ok(sent
-                    .iter()
-                    .all(|s| done.iter().any(|d| d.payload == s.payload))
-                    .then_some(()))
-            },
-        )
+        let handling = Handling {
+            what: &format!("every order to be processed by the {}", label(phase.size)),
+            ids: &[id],
+            group: &phase.group,
+            topic: &phase.topic,
+            patience,
+        };
+        run.wait_handled(handling, |run| {
+            let done = group::handled(&run.process(id).lines(), "processed");
+            Ok(sent
+                .iter()
+                .all(|s| done.iter().any(|d| d.payload == s.payload))
+                .then_some(()))
+        })
         .await?;
     }
     for phase in &phases {

@@ -12,6 +12,7 @@ use lab_contract::{env, lab03};
 
 use super::group::{self, Owners};
 use super::lines::Fields;
+use super::reading::Handling;
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::broker::records::Stored;
 use crate::process::Launch;
@@ -37,11 +38,12 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
         .env(env::KAFKA_TOPIC, &topic)
         .env(env::KAFKA_GROUP_ID, &group)
         .env(env::CONSUMER_GROUP_SIZE, GROUP_SIZE.to_string());
+    let patience = run.patience(lab03::TIMERS);
     let expected = group::Expected {
         group: &group,
         members: GROUP_SIZE,
         partitions: PARTITIONS,
-        patience: run.patience(lab03::TIMERS),
+        patience,
     };
     let (consumers, owners) = group::start_settled(run, launch, expected).await?;
 
@@ -49,7 +51,14 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     let stored = check_producer(run, &topic).await?;
 
     run.step(3);
-    run.wait_for("every order to be processed", EVENT_TIMEOUT, |run| {
+    let handling = Handling {
+        what: "every order to be processed",
+        ids: &[consumers],
+        group: &group,
+        topic: &topic,
+        patience,
+    };
+    run.wait_handled(handling, |run| {
         let done = group::handled(&run.process(consumers).lines(), "processed");
         Ok(ORDERS
             .iter()

@@ -13,6 +13,7 @@ use lab_contract::{env, lab05};
 
 use super::group;
 use super::lines::Fields;
+use super::reading::Handling;
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::broker::records::{Outgoing, Stored};
 use crate::process::Launch;
@@ -38,7 +39,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     // be processed.
     let malformed = produce_malformed(run, &topic).await?;
     let batch = produce(run, &topic, 0..8).await?;
-    throughput(run, first, &batch)
+    throughput(run, first, &group, &topic, &batch)
         .await
         .map_err(|failure| malformed_hint(run, first, &malformed, failure))?;
     check_sequential(run, first)?;
@@ -61,8 +62,15 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     let more = produce(run, &topic, 8..16).await?;
     // Waits for the first `started` line of the new batch: the signal then lands at the start
     // of a processing slot, with the whole slot still to run.
+    let handling = Handling {
+        what: "a message to be in processing",
+        ids: &[first],
+        group: &group,
+        topic: &topic,
+        patience: run.patience(lab05::TIMERS),
+    };
     let in_flight = run
-        .wait_for("a message to be in processing", EVENT_TIMEOUT, |run| {
+        .wait_handled(handling, |run| {
             let lines = run.process(first).lines();
             let started: Vec<group::Handled> = group::handled(&lines, "started")
                 .into_iter()

@@ -150,3 +150,122 @@ impl Run<'_> {
         }
     }
 }
+
+/// A group whose members should handle records the checker wrote after the group formed.
+pub struct Handling<'a> {
+    /// What the wait is for, as in "waited for <what>".
+    pub what: &'a str,
+    /// The processes whose printed lines show progress.
+    pub ids: &'a [ProcessId],
+    /// The group they form.
+    pub group: &'a str,
+    /// The topic the records wait in.
+    pub topic: &'a str,
+    /// The lab's waits.
+    pub patience: Patience,
+}
+
+impl Run<'_> {
+    /// Waits until `done` returns a value, like [`Run::wait_for`], while the members of
+    /// `handling.group` work through records written after the group formed.
+    ///
+    /// Fails early, with what the broker holds, once the group has been Stable for
+    /// [`Patience::reading`] with the topic's partitions assigned and none of the processes
+    /// has printed a line in that time: the members are not receiving, or not printing what
+    /// they receive. Where they start does not explain it, since the records came after the
+    /// group formed.
+    pub async fn wait_handled<T>(
+        &self,
+        handling: Handling<'_>,
+        done: impl FnMut(&Run<'_>) -> Result<Option<T>, Failure>,
+    ) -> Result<T, Failure> {
+        let Handling {
+            what,
+            ids,
+            group,
+            topic,
+            patience,
+        } = handling;
+        let printed =
+            |run: &Run<'_>| -> usize { ids.iter().map(|id| run.process(*id).lines().len()).sum() };
+        let mut last = (printed(self), tokio::time::Instant::now());
+        let stalled = self.contradiction(group, patience.reading(), |run, seen| {
+            let lines = printed(run);
+            if lines != last.0 {
+                last = (lines, tokio::time::Instant::now());
+                return None;
+            }
+            let alive = ids
+                .iter()
+                .any(|id| run.process(*id).exit_status().is_none());
+            if last.1.elapsed() < patience.reading() || !alive {
+                return None;
+            }
+            let mut held: Vec<i32> = seen
+                .members
+                .iter()
+                .flat_map(|m| &m.owned)
+                .filter(|(t, _)| t == topic)
+                .map(|(_, p)| *p)
+                .collect();
+            held.sort_unstable();
+            (!held.is_empty()).then(|| {
+                run.fail(format!(
+                    "waiting for {what}: group {group} holds partitions {held:?} of {topic}, \
+                     and nothing has been printed for {:.0} s",
+                    last.1.elapsed().as_secs_f64()
+                ))
+            })
+        });
+        tokio::select! {
+            done = self.wait_for(what, EVENT_TIMEOUT, done) => done,
+            failure = stalled => Err(self.with_waiting_records(failure, group, topic).await),
+        }
+    }
+
+    /// Adds to a stalled group's failure the records waiting and the offsets committed.
+    async fn with_waiting_records(&self, failure: Failure, group: &str, topic: &str) -> Failure {
+        let mut per_partition = std::collections::BTreeMap::<i32, usize>::new();
+        for record in self.records(topic).await.unwrap_or_default() {
+            *per_partition.entry(record.partition).or_default() += 1;
+        }
+        let committed = self.committed(group, topic).await.unwrap_or_default();
+        let holds = per_partition
+            .iter()
+            .map(|(p, n)| format!("partition {p}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let commits = committed
+            .iter()
+            .filter_map(|(p, o)| o.map(|o| format!("partition {p} at {o}")))
+            .collect::<Vec<_>>();
+        let ends = self.end_offsets(topic).await.unwrap_or_default();
+        // A committed offset is the next one to read: at the end, every record was received.
+        let all_received = !per_partition.is_empty()
+            && per_partition
+                .keys()
+                .all(|p| committed.get(p).copied().flatten() == ends.get(p).copied());
+        let failure = failure.detail(format!(
+            "the topic holds records ({holds}); the group has committed {}",
+            if commits.is_empty() {
+                "nothing".to_string()
+            } else {
+                commits.join(", ")
+            }
+        ));
+        if all_received {
+            failure.detail(
+                "The group has committed past every record, so its members received them all, \
+                 and printed none: print each one on stdout, in the lab's output format (a line \
+                 on stderr does not count).",
+            )
+        } else {
+            failure.detail(
+                "The records were written after the group formed, so auto.offset.reset does not \
+                 decide where these members start: they are not receiving, or receive without \
+                 printing. Is each member's loop calling recv, and printing every message in the \
+                 lab's output format?",
+            )
+        }
+    }
+}

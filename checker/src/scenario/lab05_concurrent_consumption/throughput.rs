@@ -5,7 +5,10 @@ use std::time::{Duration, Instant};
 
 use super::PROCESSING;
 use crate::broker::records::Stored;
-use crate::scenario::{group, Failure, ProcessId, Run, EVENT_TIMEOUT};
+use lab_contract::lab05;
+
+use crate::scenario::reading::Handling;
+use crate::scenario::{group, Failure, ProcessId, Run};
 
 /// The most processing slots 8 messages may take on 4 partitions: 2 is ideal, a group that
 /// uses only 2 of its partitions at a time needs 4, a sequential program 8.
@@ -17,25 +20,30 @@ pub(super) const MAX_SLOTS: f64 = 3.5;
 pub(super) async fn throughput(
     run: &mut Run<'_>,
     id: ProcessId,
+    group_id: &str,
+    topic: &str,
     batch: &[Stored],
 ) -> Result<(), Failure> {
     let mut first_start: Option<Instant> = None;
+    let handling = Handling {
+        what: "all 8 messages to be processed and committed",
+        ids: &[id],
+        group: group_id,
+        topic,
+        patience: run.patience(lab05::TIMERS),
+    };
     let elapsed = run
-        .wait_for(
-            "all 8 messages to be processed and committed",
-            EVENT_TIMEOUT,
-            |run| {
-                let lines = run.process(id).lines();
-                if first_start.is_none() && !group::handled(&lines, "started").is_empty() {
-                    first_start = Some(Instant::now());
-                }
-                let done = group::handled(&lines, "committed");
-                let all = batch
-                    .iter()
-                    .all(|m| done.iter().any(|d| d.payload == m.payload));
-                Ok(all.then(|| first_start.map_or(Duration::ZERO, |t| t.elapsed())))
-            },
-        )
+        .wait_handled(handling, |run| {
+            let lines = run.process(id).lines();
+            if first_start.is_none() && !group::handled(&lines, "started").is_empty() {
+                first_start = Some(Instant::now());
+            }
+            let done = group::handled(&lines, "committed");
+            let all = batch
+                .iter()
+                .all(|m| done.iter().any(|d| d.payload == m.payload));
+            Ok(all.then(|| first_start.map_or(Duration::ZERO, |t| t.elapsed())))
+        })
         .await?;
     let slots = elapsed.as_secs_f64() / PROCESSING.as_secs_f64();
     // Against one slot per message, done one after another.

@@ -7,7 +7,8 @@ use super::rebalance::CALLBACK_HINT;
 use super::round::Round;
 use crate::broker::records::Outgoing;
 use crate::scenario::lines::Fields;
-use crate::scenario::{Failure, ProcessId, Run, EVENT_TIMEOUT};
+use crate::scenario::reading::Handling;
+use crate::scenario::{Failure, ProcessId, Run};
 
 /// The seed's topic has three partitions.
 const PARTITIONS: i32 = lab06::TOPIC.partitions;
@@ -51,18 +52,22 @@ fn received(run: &Run<'_>, ids: &[ProcessId]) -> Vec<(String, i64, i64)> {
 
 /// Waits until the two instances together have received every click written so far.
 pub(super) async fn wait_consumed(run: &Run<'_>, round: &Round, what: &str) -> Result<(), Failure> {
-    run.wait_for(
-        &format!("{what} in the {}", round.name()),
-        EVENT_TIMEOUT,
-        |run| {
-            let got = received(run, &round.instances());
-            Ok(round
-                .clicks
-                .iter()
-                .all(|c| got.iter().any(|(p, _, _)| *p == c.payload))
-                .then_some(()))
-        },
-    )
+    let instances = round.instances();
+    let handling = Handling {
+        what: &format!("{what} in the {}", round.name()),
+        ids: &instances,
+        group: &round.group,
+        topic: &round.topic,
+        patience: run.patience(lab06::TIMERS),
+    };
+    run.wait_handled(handling, |run| {
+        let got = received(run, &instances);
+        Ok(round
+            .clicks
+            .iter()
+            .all(|c| got.iter().any(|(p, _, _)| *p == c.payload))
+            .then_some(()))
+    })
     .await
     .map_err(|failure| {
         let got = received(run, &round.instances());
