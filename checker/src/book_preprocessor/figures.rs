@@ -3,7 +3,7 @@
 //!
 //! A block is a few `key: value` lines and, for some kinds, data lines written in the lab
 //! contract's own output format, so a learner can draw a run of their own program. Blank
-//! lines and lines starting with `#` are ignored. Three kinds:
+//! lines and lines starting with `#` are ignored. Five kinds:
 //!
 //! **`kind: assignment`**: which member owns which partition, step by step.
 //!
@@ -33,14 +33,55 @@
 //! `source: <file>#<section>`, a section (`## name`) of a file such as a reviewed snapshot,
 //! resolved against the chapter's folder. Cells are coloured by key.
 //!
+//! **`kind: sequence`**: a protocol exchange, one lifeline per actor, time going down.
+//!
+//! ```text
+//! kind: sequence
+//! title: A joins
+//! actors: A | Coordinator
+//! A -> Coordinator: JoinGroup
+//! note Coordinator: waits for the other members
+//! Coordinator --> A: ! REBALANCE_IN_PROGRESS
+//! gap: 3 s later
+//! ```
+//!
+//! `actors:` names the lifelines, left to right. Each data line is a row: `->` a request
+//! (a solid arrow), `-->` a response (dashed), a text starting with `!` an error (red);
+//! `note: <text>` a box across every lifeline, `note <actor>[, <actor>]: <text>` one over
+//! those actors and the ones between; `gap: <text>` time passing. The lifelines are spaced
+//! so that each message's text fits over its arrow; a longer one wraps.
+//!
+//! **`kind: overview`**: the course in one picture: a producer, a topic's partitions as logs,
+//! and groups whose members own them.
+//!
+//! ```text
+//! kind: overview
+//! title: One topic, two groups
+//! producer: order service
+//! topic: orders
+//! partitions: 3
+//! group: billing | consumer 0: 0, 1 | consumer 1: 2
+//! group: analytics | consumer 0: 0, 1, 2
+//! sent order1 key=alice partition=0 offset=0
+//! ```
+//!
+//! Records are data lines or a `source:`, as in a log figure; a key must keep to one
+//! partition. `group:` lines are written like an assignment's `state:` lines, the group's
+//! name first; in each group every partition has exactly one owner, and an arrow goes from
+//! it to that member. `topic:` names the topic.
+//!
 //! The drawing is a pure function of the block, so the book's pictures are reproducible.
 //!
-//! The modules follow the kinds: `assignment`, `timeline` and `log` each read and draw one;
-//! `contract` reads the lab contract's lines they share, and `svg` writes the elements.
+//! The modules follow the kinds: `assignment`, `timeline`, `log`, `sequence` and `overview`
+//! each read and draw one (the overview reads its lines with the assignment's and the log's
+//! parsers); `contract` reads the lab contract's lines they share, and `svg` writes the
+//! elements.
 
 mod assignment;
 mod contract;
 mod log;
+mod overview;
+mod sequence;
 mod svg;
 mod timeline;
 
@@ -87,7 +128,7 @@ struct Block<'a> {
     data: Vec<(usize, &'a str)>,
 }
 
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 12] = [
     "kind",
     "title",
     "partitions",
@@ -96,6 +137,10 @@ const KEYS: [&str; 8] = [
     "until",
     "source",
     "caption",
+    "actors",
+    "producer",
+    "topic",
+    "group",
 ];
 
 impl<'a> Block<'a> {
@@ -138,6 +183,9 @@ impl<'a> Block<'a> {
     }
 }
 
+/// The kinds, for the errors that list them.
+const KINDS: &str = "assignment, timeline, log, sequence or overview";
+
 fn render(body: &[&str], chapter_dir: &Path) -> Result<String> {
     let block = Block::parse(body);
     let title = block
@@ -147,8 +195,10 @@ fn render(body: &[&str], chapter_dir: &Path) -> Result<String> {
         Some("assignment") => assignment::draw(&block, title)?,
         Some("timeline") => timeline::draw(&block, title)?,
         Some("log") => log::draw(&block, title, chapter_dir)?,
-        Some(other) => bail!("unknown figure kind {other:?}: use assignment, timeline or log"),
-        None => bail!("a figure needs a `kind:` line (assignment, timeline or log)"),
+        Some("sequence") => sequence::draw(&block, title)?,
+        Some("overview") => overview::draw(&block, title, chapter_dir)?,
+        Some(other) => bail!("unknown figure kind {other:?}: use {KINDS}"),
+        None => bail!("a figure needs a `kind:` line ({KINDS})"),
     };
     let caption = match block.get("caption") {
         Some(caption) => format!("{title}. {caption}"),
@@ -262,6 +312,108 @@ mod tests {
         );
     }
 
+    /// The x of every lifeline and the tip of every arrowhead in a drawn figure.
+    fn lifelines_and_tips(svg: &str) -> (Vec<String>, Vec<String>) {
+        let attribute = |line: &str, name: &str| {
+            let start = line.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+            line[start..].split('"').next().unwrap().to_string()
+        };
+        let mut lifelines: Vec<String> = svg
+            .lines()
+            .filter(|l| l.contains("class=\"lifeline\""))
+            .map(|l| attribute(l, "x1"))
+            .collect();
+        lifelines.dedup();
+        let tips = svg
+            .lines()
+            .filter(|l| l.contains("class=\"arrowhead\""))
+            .map(|l| {
+                attribute(l, "d")[1..]
+                    .split(' ')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        (lifelines, tips)
+    }
+
+    #[test]
+    fn a_sequence_figure_draws_a_lifeline_per_actor_and_an_arrow_per_message() {
+        let out = figure(
+            "kind: sequence\ntitle: Join & sync\nactors: A | Coordinator | B\n\
+             A -> Coordinator: JoinGroup\nB -> Coordinator: JoinGroup\n\
+             note Coordinator: waits group.initial.rebalance.delay.ms\n\
+             Coordinator --> A: JoinGroup response: leader A, members A, B\n\
+             Coordinator --> B: JoinGroup response: leader A\n\
+             gap: every heartbeat.interval.ms\n\
+             Coordinator --> B: ! REBALANCE_IN_PROGRESS\n\
+             note: everyone rejoins\n\
+             A -> B: crosses the coordinator's lifeline",
+        )
+        .unwrap();
+        let (lifelines, tips) = lifelines_and_tips(&out);
+        assert_eq!(lifelines.len(), 3, "{lifelines:?}");
+        assert_eq!(tips.len(), 6, "one arrowhead per message");
+        let targets = [1, 1, 0, 2, 2, 2];
+        for (tip, target) in tips.iter().zip(targets) {
+            assert_eq!(tip, &lifelines[target], "an arrow ends on its lifeline");
+        }
+        assert_eq!(
+            out.matches("stroke-dasharray=\"6 4\"").count(),
+            3,
+            "responses"
+        );
+        assert_eq!(
+            out.matches("stroke-dasharray=\"2 4\"").count(),
+            3,
+            "the gap breaks each lifeline"
+        );
+        assert!(out.contains(">REBALANCE_IN_PROGRESS</text>"));
+        assert!(out.contains("fill=\"#c0392b\""), "the error is red");
+        assert!(out.contains(">everyone rejoins</text>"));
+        assert!(out.contains(">every heartbeat.interval.ms</text>"));
+        assert!(out.contains("<title>Join &amp; sync</title>"));
+        assert!(
+            out.contains("red: an error code"),
+            "the legend names the red"
+        );
+    }
+
+    #[test]
+    fn an_overview_draws_the_producer_the_logs_and_an_arrow_to_each_owner() {
+        let out = figure(
+            "kind: overview\ntitle: The big picture\nproducer: orders service\n\
+             topic: orders\npartitions: 3\n\
+             group: billing | consumer 0: 0, 1 | consumer 1: 2\n\
+             group: audit | auditor: 2, 0, 1\n\
+             sent order1 key=alice partition=0 offset=0\n\
+             sent order2 key=bob partition=2 offset=0\n\
+             sent order3 key=alice partition=0 offset=1\n\
+             sent order4 key=erin partition=1 offset=0",
+        )
+        .unwrap();
+        assert!(out.contains(">topic orders</text>") && out.contains(">orders service</text>"));
+        assert!(out.contains(">group billing</text>") && out.contains(">group audit</text>"));
+        assert_eq!(out.matches(">alice</text>").count(), 2, "cells show keys");
+        // 3 arrows from the producer, then one per partition and group.
+        let heads: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains("class=\"arrowhead\""))
+            .collect();
+        assert_eq!(heads.len(), 3 + 3 + 3);
+        for (head, p) in heads[3..].iter().zip([0, 1, 2, 0, 1, 2]) {
+            assert!(
+                head.contains(&format!("fill=\"{}\"", svg::colour(p))),
+                "an ownership arrow has its partition's colour: {head}"
+            );
+        }
+        assert!(
+            out.contains("key picks the partition"),
+            "keys are explained"
+        );
+    }
+
     #[test]
     fn bad_figures_are_clear_errors() {
         let cases = [
@@ -297,6 +449,49 @@ mod tests {
                 "before the last event",
             ),
             ("kind: log\ntitle: t\nsent x partition=0", "no offset"),
+            ("kind: sequence\ntitle: t\nA -> B: x", "needs `actors:"),
+            (
+                "kind: sequence\ntitle: t\nactors: A | B | A\nA -> B: x",
+                "\"A\" appears twice",
+            ),
+            ("kind: sequence\ntitle: t\nactors: A | B\nnote: x", "needs messages"),
+            (
+                "kind: sequence\ntitle: t\nactors: A | B\nA -> C: x",
+                "line 4: \"A -> C: x\": unknown actor \"C\"",
+            ),
+            (
+                "kind: sequence\ntitle: t\nactors: A | B\nA ~> B: x",
+                "expected `<actor> -> <actor>",
+            ),
+            (
+                "kind: overview\ntitle: t\npartitions: 1\ngroup: g | a: 0\nsent x partition=0 offset=0",
+                "needs `producer:",
+            ),
+            (
+                "kind: overview\ntitle: t\nproducer: p\npartitions: 2\ngroup: g | a: 0\n\
+                 sent x partition=0 offset=0",
+                "partition 1 has no owner",
+            ),
+            (
+                "kind: overview\ntitle: t\nproducer: p\npartitions: 1\ngroup: g | a: 0 | b: 0\n\
+                 sent x partition=0 offset=0",
+                "owned by both",
+            ),
+            (
+                "kind: overview\ntitle: t\nproducer: p\npartitions: 1\ngroup: g | a: left\n\
+                 sent x partition=0 offset=0",
+                "has no owner",
+            ),
+            (
+                "kind: overview\ntitle: t\nproducer: p\npartitions: 2\ngroup: g | a: 0, 1\n\
+                 sent x key=k partition=0 offset=0\nsent y key=k partition=1 offset=0",
+                "key k is in partitions 0 and 1",
+            ),
+            (
+                "kind: overview\ntitle: t\nproducer: p\npartitions: 1\n\
+                 sent x partition=0 offset=0",
+                "needs a `group:",
+            ),
         ];
         for (body, expected) in cases {
             let error = figure(body).unwrap_err();

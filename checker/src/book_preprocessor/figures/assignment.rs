@@ -1,6 +1,7 @@
 //! `kind: assignment`: which member owns which partition, one panel per `state:` line.
 
-mod states;
+/// The `state:` lines; the overview reads its `group:` lines with them.
+pub(super) mod states;
 
 use anyhow::Result;
 

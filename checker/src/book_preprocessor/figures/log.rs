@@ -49,7 +49,7 @@ pub(super) fn draw(block: &Block<'_>, title: &str, chapter_dir: &Path) -> Result
 }
 
 /// The lines to draw, numbered: the `source:` section's, or else the block's own.
-fn data_lines(block: &Block<'_>, chapter_dir: &Path) -> Result<Vec<(usize, String)>> {
+pub(super) fn data_lines(block: &Block<'_>, chapter_dir: &Path) -> Result<Vec<(usize, String)>> {
     let Some(source) = block.get("source") else {
         return Ok(block
             .data
@@ -95,15 +95,16 @@ fn section_lines(text: &str, section: Option<&str>) -> Vec<String> {
 }
 
 /// One record: a line `<verb> <label> [key=<k>] partition=<p> offset=<o>`.
-struct Record {
-    label: String,
-    key: Option<String>,
-    partition: usize,
-    offset: usize,
+pub(super) struct Record {
+    pub(super) label: String,
+    pub(super) key: Option<String>,
+    pub(super) partition: usize,
+    pub(super) offset: usize,
 }
 
 impl Record {
-    fn parse(text: &str) -> Result<Record> {
+    /// Parses a line of the lab contract about one record, such as lab 1's `sent` lines.
+    pub(super) fn parse(text: &str) -> Result<Record> {
         let words: Vec<&str> = text.split_whitespace().collect();
         let label = words
             .get(1)

@@ -46,6 +46,23 @@ pub(super) fn n(value: f64) -> String {
     }
 }
 
+/// About how wide `text` is, in pixels, at font size `size` in a sans-serif font such as
+/// Arial, Helvetica or Liberation Sans, erring wide: browsers pick the font, so a picture
+/// can only leave room for it.
+pub(super) fn text_width(text: &str, size: f64) -> f64 {
+    let ems: f64 = text
+        .chars()
+        .map(|c| match c {
+            'i' | 'j' | 'l' | 'I' | 'f' | 't' | 'r' | ' ' | '.' | ',' | ':' | ';' | '\'' | '!'
+            | '|' | '(' | ')' | '[' | ']' => 0.3,
+            'm' | 'w' | 'M' | 'W' => 0.85,
+            c if c.is_uppercase() => 0.72,
+            _ => 0.56,
+        })
+        .sum();
+    ems * size * 1.08
+}
+
 /// Breaks `text` into lines of at most `width` characters, at spaces.
 pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();

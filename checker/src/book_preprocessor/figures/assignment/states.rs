@@ -8,7 +8,7 @@ use crate::book_preprocessor::figures::Block;
 
 /// A member's cell in one panel.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Cell {
+pub(in crate::book_preprocessor::figures) enum Cell {
     /// The partitions the member owns; none draws an idle member.
     Owns(Vec<usize>),
     /// A member that is gone, with the word that says how (`left`, `crashed`).
@@ -44,14 +44,18 @@ fn partition_list(text: &str) -> Result<Vec<usize>> {
 }
 
 /// One `state:` line: a panel's label, and each member's cell.
-pub(super) struct State<'a> {
-    pub(super) label: &'a str,
-    pub(super) cells: BTreeMap<&'a str, Cell>,
+pub(in crate::book_preprocessor::figures) struct State<'a> {
+    pub(in crate::book_preprocessor::figures) label: &'a str,
+    pub(in crate::book_preprocessor::figures) cells: BTreeMap<&'a str, Cell>,
 }
 
 impl<'a> State<'a> {
     /// Parses `label | member: partitions | ...`, adding members not seen before to `members`.
-    fn parse(text: &'a str, partitions: usize, members: &mut Vec<&'a str>) -> Result<State<'a>> {
+    pub(in crate::book_preprocessor::figures) fn parse(
+        text: &'a str,
+        partitions: usize,
+        members: &mut Vec<&'a str>,
+    ) -> Result<State<'a>> {
         let mut parts = text.split('|');
         let label = parts.next().unwrap_or_default().trim();
         let mut cells = BTreeMap::new();
@@ -73,7 +77,10 @@ impl<'a> State<'a> {
     }
 
     /// Fails when two members own one partition.
-    fn check_single_owners(&self, partitions: usize) -> Result<()> {
+    pub(in crate::book_preprocessor::figures) fn check_single_owners(
+        &self,
+        partitions: usize,
+    ) -> Result<()> {
         let mut seen = vec![None; partitions];
         for (member, cell) in &self.cells {
             if let Cell::Owns(list) = cell {
@@ -91,7 +98,7 @@ impl<'a> State<'a> {
     }
 
     /// The member that owns partition `p`.
-    pub(super) fn owner(&self, p: usize) -> Option<&'a str> {
+    pub(in crate::book_preprocessor::figures) fn owner(&self, p: usize) -> Option<&'a str> {
         self.cells.iter().find_map(|(member, cell)| match cell {
             Cell::Owns(list) if list.contains(&p) => Some(*member),
             _ => None,
@@ -99,7 +106,7 @@ impl<'a> State<'a> {
     }
 
     /// The partitions nobody owns.
-    pub(super) fn unowned(&self, partitions: usize) -> Vec<usize> {
+    pub(in crate::book_preprocessor::figures) fn unowned(&self, partitions: usize) -> Vec<usize> {
         (0..partitions)
             .filter(|p| self.owner(*p).is_none())
             .collect()
