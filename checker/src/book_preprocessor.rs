@@ -242,17 +242,20 @@ fn difficulty(level: &str) -> String {
 }
 
 fn lab_info(lab: &LabInfo) -> String {
+    let based_on = match &lab.seed {
+        Some(seed) => format!("*Based on: {}.*", seed.trim_end_matches('.')),
+        None => "*Beyond the seeds: what production consumer groups need next.*".to_string(),
+    };
     format!(
         "## Difficulty\n\n{}\n\n## Estimated time\n\n{} minutes\n\n## Learning objectives\n\n{}\n\
          Your crate is `labs/{dir}/`; the reference solution is `solutions/{dir}/`. Check your \
          work with `cargo checker verify {n}`, and ask for a hint with `cargo checker hint {n}`.\n\n\
-         *Based on: {seed}.*",
+         {based_on}",
         difficulty(&lab.difficulty),
         lab.minutes,
         bullets(&lab.objectives),
         dir = lab.dir(),
         n = lab.number,
-        seed = lab.seed.trim_end_matches('.'),
     )
 }
 

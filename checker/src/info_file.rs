@@ -14,9 +14,22 @@ const MANIFEST: &str = include_str!("../../labs/info.toml");
 
 /// The whole course manifest.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InfoFile {
+    /// The course's parts, in order: the path a learner walks.
+    pub parts: Vec<Part>,
     /// Every lab, in course order.
     pub labs: Vec<LabInfo>,
+}
+
+/// A stretch of the course: consecutive labs with one purpose.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Part {
+    /// The number of the part's first lab; the part runs up to the next part's first lab.
+    pub first_lab: usize,
+    /// What `checker list` and the book call it.
+    pub title: String,
 }
 
 /// One lab's metadata: what the learner reads and what the checker names.
@@ -29,8 +42,8 @@ pub struct LabInfo {
     pub name: String,
     /// Chapter title.
     pub title: String,
-    /// The seed text this lab re-tells.
-    pub seed: String,
+    /// The seed text this lab re-tells; none for a lab beyond the seeds.
+    pub seed: Option<String>,
     /// `easy`, `medium` or `hard`.
     pub difficulty: String,
     /// Estimated time to solve, in minutes.
@@ -82,6 +95,16 @@ impl InfoFile {
                 )
             }
         }
+    }
+}
+
+impl InfoFile {
+    /// The part that lab `number` belongs to.
+    pub fn part_of(&self, number: usize) -> Option<&Part> {
+        self.parts
+            .iter()
+            .rev()
+            .find(|part| part.first_lab <= number)
     }
 }
 
@@ -171,6 +194,18 @@ mod tests {
     }
 
     #[test]
+    fn parts_start_at_lab_one_and_go_forward() {
+        let info = InfoFile::load();
+        assert_eq!(info.parts.first().map(|p| p.first_lab), Some(1));
+        for pair in info.parts.windows(2) {
+            assert!(pair[0].first_lab < pair[1].first_lab, "{pair:?}");
+        }
+        let last = info.parts.last().unwrap().first_lab;
+        assert!(last <= info.labs.len(), "part {last} has no lab");
+        assert_eq!(info.part_of(1).unwrap().first_lab, 1);
+    }
+
+    #[test]
     fn every_lab_has_a_starter_and_a_solution_crate() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         for lab in InfoFile::load().labs {
@@ -192,7 +227,7 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_rejected() {
-        let text = "[[labs]]\nnumber = 1\nname = 'x'\ntitle = 't'\nseed = 's'\ndifficulty = 'easy'\nminutes = 1\nobjectives = []\nsteps = []\noutput = []\nhints = []\ntypo = 1\n";
+        let text = "parts = []\n[[labs]]\nnumber = 1\nname = 'x'\ntitle = 't'\nseed = 's'\ndifficulty = 'easy'\nminutes = 1\nobjectives = []\nsteps = []\noutput = []\nhints = []\ntypo = 1\n";
         assert!(InfoFile::parse(text).is_err());
     }
 

@@ -14,7 +14,13 @@ pub fn print(info: &InfoFile, state: &StateFile) {
     let done = state.done_count(dirs.iter().map(String::as_str));
     let working_on = current(info, state).map(|lab| lab.number);
     println!("{}", style("Kafka consumer groups, lab by lab").bold());
+    // Columns as wide as their longest entry, so every row lines up.
+    let name_w = info.labs.iter().map(|l| l.name.chars().count()).max().unwrap_or(0);
+    let title_w = info.labs.iter().map(|l| l.title.chars().count()).max().unwrap_or(0);
     for lab in &info.labs {
+        if let Some(part) = info.parts.iter().find(|p| p.first_lab == lab.number) {
+            println!("\n{}", style(&part.title).bold().underlined());
+        }
         let label = match state.state(&lab.dir()) {
             Some(LabState::Done) => style("done     ").green(),
             Some(LabState::NotDone) => style("not done ").yellow(),
@@ -27,13 +33,13 @@ pub fn print(info: &InfoFile, state: &StateFile) {
             " "
         };
         println!(
-            "{marker} {:>2}  {label}  {:<24} {:<42} {:<6} {:>3} min",
+            "{marker} {:>2}  {label}  {:<name_w$} {:<title_w$} {:<6} {:>3} min",
             lab.number, lab.name, lab.title, lab.difficulty, lab.minutes
         );
     }
     let fancy = console::Term::stdout().is_term();
     println!(
-        "Progress: {} {done}/{} labs done",
+        "\nProgress: {} {done}/{} labs done",
         progress_bar(done, info.labs.len(), BAR_WIDTH, fancy),
         info.labs.len()
     );

@@ -48,6 +48,10 @@ enum Command {
         /// Check the reference solution instead of your crate.
         #[arg(long)]
         solution: bool,
+        /// Also print the run's timeline: every line the programs printed, the checker's
+        /// signals and the exits, with the time of each.
+        #[arg(long, short, conflicts_with = "all")]
+        verbose: bool,
     },
     /// Put a lab back to its starter code from git (asks first); no other lab is touched.
     Reset {
@@ -235,9 +239,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Some(Command::Verify { lab, solution, .. }) => {
+        Some(Command::Verify {
+            lab,
+            solution,
+            verbose,
+            ..
+        }) => {
             let choice = select()?.choice;
-            verify_one(&choice, &info, &mut state, lab.as_deref(), solution).await
+            let shown = Shown { solution, verbose };
+            verify_one(&choice, &info, &mut state, lab.as_deref(), shown).await
         }
         Some(Command::Reset { lab, yes }) => {
             checker::reset::run(&root, &info, &mut state, &lab, yes)
@@ -251,7 +261,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         None => {
             let choice = select()?.choice;
-            let code = verify_one(&choice, &info, &mut state, None, false).await?;
+            let shown = Shown {
+                solution: false,
+                verbose: false,
+            };
+            let code = verify_one(&choice, &info, &mut state, None, shown).await?;
             println!();
             list::print(&info, &state);
             Ok(code)
@@ -272,12 +286,21 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// What `checker verify LAB` checks and shows.
+#[derive(Debug, Clone, Copy)]
+struct Shown {
+    /// The reference solution instead of the learner's crate.
+    solution: bool,
+    /// The run's whole timeline after the verdict.
+    verbose: bool,
+}
+
 async fn verify_one(
     choice: &BrokerChoice,
     info: &InfoFile,
     state: &mut StateFile,
     query: Option<&str>,
-    solution: bool,
+    Shown { solution, verbose }: Shown,
 ) -> Result<ExitCode> {
     let lab = match query {
         Some(query) => info.find(query)?,
@@ -309,6 +332,9 @@ async fn verify_one(
     broker.shutdown().await;
     let outcome = outcome?;
     report::print(lab, &outcome, solution);
+    if verbose {
+        print!("{}", report::timeline(&outcome));
+    }
     if !solution {
         state.record(&lab.dir(), outcome.passed());
         state.save()?;

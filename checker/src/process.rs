@@ -112,6 +112,8 @@ struct Output {
     panic: Option<String>,
     flooded: bool,
     exit: Option<ExitStatus>,
+    // When the checker saw the exit: the end of the process's lane in a timeline.
+    exited_at: Option<Instant>,
 }
 
 /// A running (or finished) lab process.
@@ -182,7 +184,9 @@ impl LabProcess {
             let _ = readers.0.await;
             let _ = readers.1.await;
             if let Ok(status) = status {
-                reaped.lock().expect("output poisoned").exit = Some(status);
+                let mut output = reaped.lock().expect("output poisoned");
+                output.exit = Some(status);
+                output.exited_at = Some(Instant::now());
             }
             events.notify_waiters();
         });
@@ -212,6 +216,11 @@ impl LabProcess {
             .copied()
             .zip(out.lines.iter().cloned())
             .collect()
+    }
+
+    /// When the checker saw the process end, once it has.
+    pub fn exited_at(&self) -> Option<Instant> {
+        self.output.lock().expect("output poisoned").exited_at
     }
 
     /// The exit status, once the process has ended and its output has been read.

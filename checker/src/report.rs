@@ -80,8 +80,45 @@ pub fn render(lab: &LabInfo, outcome: &Outcome, audience: Audience) -> String {
                     let _ = writeln!(text, "    {line}");
                 }
             }
-            // 3. How to get unstuck.
+            // 3. What the programs did, most recent last: the context of the evidence.
+            timeline_tail(&mut text, &outcome.timeline);
+            // 4. How to get unstuck.
             next_step(&mut text, lab, audience);
+        }
+    }
+    text
+}
+
+/// The last lines of a failed run's timeline that a report shows; `--verbose` shows all.
+const TIMELINE_TAIL: usize = 12;
+
+fn timeline_tail(text: &mut String, timeline: &[String]) {
+    if timeline.is_empty() {
+        return;
+    }
+    let skipped = timeline.len().saturating_sub(TIMELINE_TAIL);
+    let _ = writeln!(
+        text,
+        "  {}",
+        style(if skipped > 0 {
+            format!("The run's last {TIMELINE_TAIL} events (seconds from its start; --verbose shows all {}):", timeline.len())
+        } else {
+            "The run's events (seconds from its start):".to_string()
+        })
+        .dim()
+    );
+    for line in &timeline[skipped..] {
+        let _ = writeln!(text, "    {}", style(line).dim());
+    }
+}
+
+/// The whole timeline of a run, for `--verbose`.
+pub fn timeline(outcome: &Outcome) -> String {
+    let mut text = String::new();
+    if !outcome.timeline.is_empty() {
+        let _ = writeln!(text, "  Timeline (seconds from the start of the run):");
+        for line in &outcome.timeline {
+            let _ = writeln!(text, "    {line}");
         }
     }
     text
@@ -128,6 +165,7 @@ mod tests {
             transcript: None,
             took: Duration::from_millis(1500),
             measurements: Vec::new(),
+            timeline: Vec::new(),
         }
     }
 

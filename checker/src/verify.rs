@@ -39,6 +39,9 @@ pub struct Outcome {
     pub took: Duration,
     /// What the scenario measured on its way (handover times, a speed-up).
     pub measurements: Vec<Measurement>,
+    /// Every line the lab's processes printed, with the checker's signals and their exits,
+    /// as `<seconds> <lane>: <event>`.
+    pub timeline: Vec<String>,
 }
 
 /// What playing a scenario gave.
@@ -50,6 +53,8 @@ pub struct Played {
     pub transcript: String,
     /// What the scenario measured on its way.
     pub measurements: Vec<Measurement>,
+    /// What happened, process by process, in time order.
+    pub timeline: Vec<String>,
 }
 
 impl Verdict {
@@ -105,6 +110,7 @@ pub async fn check(
                 transcript: None,
                 took: started.elapsed(),
                 measurements: Vec::new(),
+                timeline: Vec::new(),
             })
         }
     };
@@ -127,6 +133,7 @@ pub async fn judge(lab: &LabInfo, broker: &Broker, binary: PathBuf, settings: Se
         result,
         transcript,
         measurements,
+        timeline,
     } = play(lab, broker, binary).await;
     let verdict = match result {
         Err(failure) => Verdict::Failed(failure),
@@ -140,6 +147,7 @@ pub async fn judge(lab: &LabInfo, broker: &Broker, binary: PathBuf, settings: Se
         transcript: Some(transcript),
         took: started.elapsed(),
         measurements,
+        timeline,
     }
 }
 
@@ -174,6 +182,7 @@ pub async fn play(lab: &LabInfo, broker: &Broker, binary: PathBuf) -> Played {
         result: played,
         transcript: run.transcript.render(run.nonce()),
         measurements: std::mem::take(&mut run.measurements),
+        timeline: run.timeline(),
     }
 }
 

@@ -82,6 +82,38 @@ fn normalise(path: &Path) -> PathBuf {
 // Without tools
 
 #[test]
+fn the_summary_walks_the_course_parts_in_order() {
+    let summary = read(&src().join("SUMMARY.md"));
+    let info = InfoFile::load();
+    let mut from = 0;
+    for part in &info.parts {
+        let heading = format!("\n# {}\n", part.title);
+        let at = summary
+            .find(&heading)
+            .unwrap_or_else(|| panic!("SUMMARY.md has no part heading {heading:?}"));
+        assert!(at >= from, "{:?} is out of order in SUMMARY.md", part.title);
+        let first = info
+            .labs
+            .iter()
+            .find(|lab| lab.number == part.first_lab)
+            .expect("a part starts at a lab");
+        let chapter = format!("(labs/{}.md)", first.dir());
+        let listed = summary.find(&chapter).expect("every lab is listed");
+        assert!(
+            listed > at
+                && summary[at + heading.len()..listed]
+                    .matches("](labs/")
+                    .count()
+                    == 0,
+            "lab {} must be the first chapter under {:?}",
+            part.first_lab,
+            part.title
+        );
+        from = at;
+    }
+}
+
+#[test]
 fn every_lab_has_a_chapter_in_the_summary() {
     let summary = read(&src().join("SUMMARY.md"));
     for lab in InfoFile::load().labs {

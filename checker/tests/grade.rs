@@ -565,6 +565,8 @@ bad_submissions! {
     bad_lab06_sleeps_in_rebalance_callback => "sleeps-in-rebalance-callback",
     bad_lab06_no_commit_on_revoke => "no-commit-on-revoke",
     bad_lab02_prints_to_stderr => "prints-to-stderr",
+    bad_lab07_stores_on_receipt => "stores-on-receipt",
+    bad_lab07_at_most_once_commits_after => "at-most-once-commits-after",
 }
 
 #[test]

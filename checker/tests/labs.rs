@@ -112,6 +112,7 @@ lab_tests! {
     4 => lab04_solution_passes, lab04_starter_fails;
     5 => lab05_solution_passes, lab05_starter_fails;
     6 => lab06_solution_passes, lab06_starter_fails;
+    7 => lab07_solution_passes, lab07_starter_fails;
 }
 
 #[tokio::test(flavor = "multi_thread")]

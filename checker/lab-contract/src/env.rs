@@ -16,7 +16,7 @@ pub const KAFKA_GROUP_ID: &str = "KAFKA_GROUP_ID";
 pub const CONSUMER_GROUP_SIZE: &str = "CONSUMER_GROUP_SIZE";
 /// How many consumers a process runs, each in its own task (lab 5).
 pub const CONSUMERS: &str = "CONSUMERS";
-/// How long the simulated processing of one message takes, in milliseconds (lab 5).
+/// How long the simulated processing of one message takes, in milliseconds (labs 5 and 7).
 pub const PROCESSING_MS: &str = "PROCESSING_MS";
 /// The `partition.assignment.strategy` a consumer configures (lab 6).
 pub const ASSIGNOR: &str = "ASSIGNOR";

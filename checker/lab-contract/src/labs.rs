@@ -139,14 +139,33 @@ pub mod lab06 {
     };
 }
 
+/// Lab 7, delivery semantics: at-most-once, at-least-once and the offset store.
+pub mod lab07 {
+    use super::{GroupTimers, Topic};
+
+    /// One partition: one sequence of payments, so "lost" and "twice" are read off offsets.
+    pub const TOPIC: Topic = Topic {
+        name: "payments",
+        partitions: 1,
+    };
+    /// The group whose committed offset says where a restarted consumer resumes.
+    pub const GROUP: &str = "payment-processors";
+    /// A restarted consumer waits for the crashed one's session to expire.
+    pub const TIMERS: GroupTimers = GroupTimers::FAST;
+    /// `auto.commit.interval.ms` for the at-least-once consumer: how much work a crash can
+    /// make it repeat (librdkafka's default is 5000).
+    pub const AUTO_COMMIT_INTERVAL_MS: u64 = 1000;
+}
+
 /// Every topic the labs use under its default name, once (lab 2 shares lab 1's), for
 /// `checker broker up`, which creates them so the labs can run by hand.
-pub const TOPICS: [Topic; 5] = [
+pub const TOPICS: [Topic; 6] = [
     lab01::TOPIC,
     lab03::TOPIC,
     lab04::TOPIC,
     lab05::TOPIC,
     lab06::TOPIC,
+    lab07::TOPIC,
 ];
 
 #[cfg(test)]

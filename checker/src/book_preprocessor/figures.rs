@@ -31,7 +31,8 @@
 //! **`kind: log`**: a topic's partitions as logs. Data lines are
 //! `<verb> <label> [key=<k>] partition=<p> offset=<o>`, or they come from
 //! `source: <file>#<section>`, a section (`## name`) of a file such as a reviewed snapshot,
-//! resolved against the chapter's folder. Cells are coloured by key.
+//! resolved against the chapter's folder. Cells are coloured by key. `legend:` replaces the
+//! standard legend, for keys that are not message keys (who processed a message).
 //!
 //! **`kind: sequence`**: a protocol exchange, one lifeline per actor, time going down.
 //!
@@ -128,7 +129,7 @@ struct Block<'a> {
     data: Vec<(usize, &'a str)>,
 }
 
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "kind",
     "title",
     "partitions",
@@ -138,6 +139,7 @@ const KEYS: [&str; 12] = [
     "source",
     "caption",
     "actors",
+    "legend",
     "producer",
     "topic",
     "group",

@@ -9,7 +9,47 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::{client_config, Broker};
 
+/// A standing reader of one group's committed offsets on one topic: one client, asked
+/// again and again, so a scenario can sample commits every few milliseconds where a new
+/// client per question would take a round of metadata and coordinator lookup each time.
+pub struct CommitReader {
+    consumer: BaseConsumer,
+    partitions: TopicPartitionList,
+}
+
+impl CommitReader {
+    /// The committed offset of each partition (`None`: nothing yet). Blocks for one
+    /// OffsetFetch round trip.
+    pub fn read(&self) -> Result<BTreeMap<i32, Option<i64>>> {
+        let committed = self
+            .consumer
+            .committed_offsets(self.partitions.clone(), Duration::from_secs(5))?;
+        Ok(offsets(&committed))
+    }
+}
+
 impl Broker {
+    /// A [`CommitReader`] of `group` on `topic`; it does not join the group.
+    pub async fn commit_reader(&self, group: &str, topic: &str) -> Result<CommitReader> {
+        let bootstrap = self.bootstrap().to_string();
+        let (group, topic) = (group.to_string(), topic.to_string());
+        tokio::task::spawn_blocking(move || {
+            let consumer: BaseConsumer = client_config(&bootstrap)
+                .set("group.id", &group)
+                .set("enable.auto.commit", "false")
+                .create()?;
+            let mut partitions = TopicPartitionList::new();
+            for partition in partition_ids(&consumer, &topic)? {
+                partitions.add_partition(&topic, partition);
+            }
+            Ok(CommitReader {
+                consumer,
+                partitions,
+            })
+        })
+        .await?
+    }
+
     /// The offset `group` has committed for each partition of `topic` (`None`: nothing yet).
     ///
     /// This asks the group coordinator (OffsetFetch) without joining the group, so it does
@@ -26,17 +66,7 @@ impl Broker {
                 list.add_partition(&topic, partition);
             }
             let committed = consumer.committed_offsets(list, timeout)?;
-            Ok(committed
-                .elements()
-                .iter()
-                .map(|e| {
-                    let offset = match e.offset() {
-                        Offset::Offset(o) => Some(o),
-                        _ => None,
-                    };
-                    (e.partition(), offset)
-                })
-                .collect())
+            Ok(offsets(&committed))
         })
         .await?
     }
@@ -55,6 +85,20 @@ impl Broker {
         })
         .await?
     }
+}
+
+/// Each partition's offset in `list` (`None` where it holds no offset).
+fn offsets(list: &TopicPartitionList) -> BTreeMap<i32, Option<i64>> {
+    list.elements()
+        .iter()
+        .map(|e| {
+            let offset = match e.offset() {
+                Offset::Offset(o) => Some(o),
+                _ => None,
+            };
+            (e.partition(), offset)
+        })
+        .collect()
 }
 
 fn partition_ids(consumer: &BaseConsumer, topic: &str) -> Result<Vec<i32>> {

@@ -58,3 +58,52 @@ impl Run<'_> {
         }
     }
 }
+
+impl Run<'_> {
+    /// Waits until the broker shows `group` Stable with partitions of `topic` assigned: the
+    /// group a program without assignment lines has formed. Fails after `ceiling`, saying
+    /// what the broker showed last.
+    pub async fn wait_joined(
+        &self,
+        who: &str,
+        group: &str,
+        topic: &str,
+        ceiling: Duration,
+    ) -> Result<(), Failure> {
+        let reader = GroupReader::new(self.broker.bootstrap())
+            .map(Arc::new)
+            .map_err(|e| self.fail(format!("the checker could not read groups: {e:#}")))?;
+        let deadline = Instant::now() + ceiling;
+        let mut last = String::from("nothing");
+        loop {
+            self.check_health()?;
+            if let Ok(seen) = reader.read(group).await {
+                let holds = seen
+                    .members
+                    .iter()
+                    .flat_map(|m| &m.owned)
+                    .any(|(t, _)| t == topic);
+                if seen.state == "Stable" && holds {
+                    return Ok(());
+                }
+                last = format!(
+                    "group {group} {} with {} member(s)",
+                    seen.state,
+                    seen.members.len()
+                );
+            }
+            if Instant::now() >= deadline {
+                return Err(self
+                    .fail(format!(
+                        "{who} did not join group {group} on {topic} within {:.0} s: the broker showed {last}",
+                        ceiling.as_secs_f64()
+                    ))
+                    .detail(
+                        "Take the group and topic from KAFKA_GROUP_ID and KAFKA_TOPIC \
+                         (lab_contract::group_id, lab_contract::topic), subscribe, and poll with recv().",
+                    ));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}

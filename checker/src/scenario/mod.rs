@@ -12,10 +12,12 @@ mod lab03_modulo_assignment;
 mod lab04_group_consumer;
 mod lab05_concurrent_consumption;
 mod lab06_click_processors;
+mod lab07_delivery_semantics;
 pub mod lines;
 pub mod patience;
 mod readback;
 pub mod reading;
+mod timeline;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -59,7 +61,7 @@ pub struct Measurement {
     pub name: String,
     /// Its value, in `unit`.
     pub value: f64,
-    /// `s` or `×`.
+    /// `s`, `×`, or nothing for a count.
     pub unit: &'static str,
 }
 
@@ -67,6 +69,7 @@ impl std::fmt::Display for Measurement {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.unit {
             "×" => write!(f, "{} {:.1}×", self.name, self.value),
+            "" => write!(f, "{} {}", self.name, self.value),
             unit => write!(f, "{} {:.1} {unit}", self.name, self.value),
         }
     }
@@ -90,7 +93,12 @@ pub struct Run<'b> {
     events: Arc<Notify>,
     processes: Vec<LabProcess>,
     // Processes the checker killed on purpose: their violent end is not the lab's fault.
-    killed: Vec<ProcessId>,
+    // Behind a lock, so that waits running side by side can each kill at their moment.
+    killed: std::sync::Mutex<Vec<ProcessId>>,
+    // When the run began, and the checker's notes on it (signals sent, broker events seen):
+    // for the timeline.
+    began: std::time::Instant,
+    marks: std::sync::Mutex<Vec<(std::time::Instant, ProcessId, String)>>,
 }
 
 /// How long a scenario may wait for one expected event before calling the lab stuck.
@@ -108,7 +116,9 @@ impl<'b> Run<'b> {
             step: None,
             events: Arc::new(Notify::new()),
             processes: Vec::new(),
-            killed: Vec::new(),
+            killed: std::sync::Mutex::new(Vec::new()),
+            began: std::time::Instant::now(),
+            marks: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -145,6 +155,15 @@ impl<'b> Run<'b> {
             name: name.into(),
             value: ratio,
             unit: "×",
+        });
+    }
+
+    /// Records a number of things the scenario counted (messages lost, repeated).
+    pub fn measured_count(&mut self, name: impl Into<String>, count: usize) {
+        self.measurements.push(Measurement {
+            name: name.into(),
+            value: count as f64,
+            unit: "",
         });
     }
 
@@ -250,12 +269,14 @@ impl<'b> Run<'b> {
 
     /// Asks process `id` to stop, as Ctrl-C or a service manager would (SIGTERM).
     pub fn terminate(&self, id: ProcessId) {
+        self.mark_signal(id, nix::sys::signal::Signal::SIGTERM);
         self.process(id).signal(nix::sys::signal::Signal::SIGTERM);
     }
 
     /// Kills process `id` outright (SIGKILL): a crash, as far as Kafka can tell.
-    pub fn kill(&mut self, id: ProcessId) {
-        self.killed.push(id);
+    pub fn kill(&self, id: ProcessId) {
+        self.killed.lock().expect("killed poisoned").push(id);
+        self.mark_signal(id, nix::sys::signal::Signal::SIGKILL);
         self.process(id).kill();
     }
 
@@ -319,7 +340,12 @@ impl<'b> Run<'b> {
                     ))
                     .detail("Print one line per event of the lab's output contract, not per poll."));
             }
-            if self.killed.contains(&ProcessId(index)) {
+            if self
+                .killed
+                .lock()
+                .expect("killed poisoned")
+                .contains(&ProcessId(index))
+            {
                 continue;
             }
             // First, so that a panic reads the same whether the process has exited yet or
@@ -398,6 +424,7 @@ pub async fn play(number: usize, run: &mut Run<'_>) -> Result<(), Failure> {
         4 => lab04_group_consumer::play(run).await,
         5 => lab05_concurrent_consumption::play(run).await,
         6 => lab06_click_processors::play(run).await,
+        7 => lab07_delivery_semantics::play(run).await,
         _ => Err(run.fail(format!("lab {number} has no scenario yet"))),
     }
 }

@@ -44,7 +44,13 @@ pub(super) fn draw(block: &Block<'_>, title: &str, chapter_dir: &Path) -> Result
         }
     }
     let height = TOP + partitions as f64 * (CELL_H + 8.0) + 4.0;
-    let height = draw_legend(&mut svg, !keys.is_empty(), width, height);
+    let height = draw_legend(
+        &mut svg,
+        block.get("legend"),
+        !keys.is_empty(),
+        width,
+        height,
+    );
     Ok(svg.finish(title, width, height))
 }
 
@@ -192,8 +198,11 @@ fn draw_partition(svg: &mut Svg, p: usize, y: f64, width: f64) {
 }
 
 /// The legend below `height`, wrapped to the picture's `width`; returns the new height.
-fn draw_legend(svg: &mut Svg, keyed: bool, width: f64, mut height: f64) -> f64 {
-    let legend = if keyed {
+/// `own` replaces the standard one, for a figure whose keys are not message keys.
+fn draw_legend(svg: &mut Svg, own: Option<&str>, keyed: bool, width: f64, mut height: f64) -> f64 {
+    let legend = if let Some(own) = own {
+        own
+    } else if keyed {
         "Each row is one partition's log: offsets grow to the right. One colour per key: \
          each key keeps to one partition."
     } else {
