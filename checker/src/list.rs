@@ -15,8 +15,18 @@ pub fn print(info: &InfoFile, state: &StateFile) {
     let working_on = current(info, state).map(|lab| lab.number);
     println!("{}", style("Kafka consumer groups, lab by lab").bold());
     // Columns as wide as their longest entry, so every row lines up.
-    let name_w = info.labs.iter().map(|l| l.name.chars().count()).max().unwrap_or(0);
-    let title_w = info.labs.iter().map(|l| l.title.chars().count()).max().unwrap_or(0);
+    let name_w = info
+        .labs
+        .iter()
+        .map(|l| l.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let title_w = info
+        .labs
+        .iter()
+        .map(|l| l.title.chars().count())
+        .max()
+        .unwrap_or(0);
     for lab in &info.labs {
         if let Some(part) = info.parts.iter().find(|p| p.first_lab == lab.number) {
             println!("\n{}", style(&part.title).bold().underlined());

@@ -567,6 +567,7 @@ bad_submissions! {
     bad_lab02_prints_to_stderr => "prints-to-stderr",
     bad_lab07_stores_on_receipt => "stores-on-receipt",
     bad_lab07_at_most_once_commits_after => "at-most-once-commits-after",
+    bad_lab08_no_pause => "no-pause",
 }
 
 #[test]

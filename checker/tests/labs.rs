@@ -113,6 +113,7 @@ lab_tests! {
     5 => lab05_solution_passes, lab05_starter_fails;
     6 => lab06_solution_passes, lab06_starter_fails;
     7 => lab07_solution_passes, lab07_starter_fails;
+    8 => lab08_solution_passes, lab08_starter_fails;
 }
 
 #[tokio::test(flavor = "multi_thread")]

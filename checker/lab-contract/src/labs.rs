@@ -157,15 +157,34 @@ pub mod lab07 {
     pub const AUTO_COMMIT_INTERVAL_MS: u64 = 1000;
 }
 
+/// Lab 8, slow consumers: a job longer than `max.poll.interval.ms`.
+pub mod lab08 {
+    use super::{GroupTimers, Topic};
+
+    /// Two partitions: one is held up by the slow job, the other must keep moving.
+    pub const TOPIC: Topic = Topic {
+        name: "renders",
+        partitions: 2,
+    };
+    /// The group of the render consumer.
+    pub const GROUP: &str = "renderers";
+    /// One consumer that must not leave its group.
+    pub const TIMERS: GroupTimers = GroupTimers::FAST;
+    /// `max.poll.interval.ms`: the smallest librdkafka accepts with the course's session
+    /// timeout (it must be at least `session.timeout.ms`).
+    pub const MAX_POLL_INTERVAL_MS: u64 = 6000;
+}
+
 /// Every topic the labs use under its default name, once (lab 2 shares lab 1's), for
 /// `checker broker up`, which creates them so the labs can run by hand.
-pub const TOPICS: [Topic; 6] = [
+pub const TOPICS: [Topic; 7] = [
     lab01::TOPIC,
     lab03::TOPIC,
     lab04::TOPIC,
     lab05::TOPIC,
     lab06::TOPIC,
     lab07::TOPIC,
+    lab08::TOPIC,
 ];
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod lab04_group_consumer;
 mod lab05_concurrent_consumption;
 mod lab06_click_processors;
 mod lab07_delivery_semantics;
+mod lab08_slow_consumers;
 pub mod lines;
 pub mod patience;
 mod readback;
@@ -425,6 +426,7 @@ pub async fn play(number: usize, run: &mut Run<'_>) -> Result<(), Failure> {
         5 => lab05_concurrent_consumption::play(run).await,
         6 => lab06_click_processors::play(run).await,
         7 => lab07_delivery_semantics::play(run).await,
+        8 => lab08_slow_consumers::play(run).await,
         _ => Err(run.fail(format!("lab {number} has no scenario yet"))),
     }
 }
