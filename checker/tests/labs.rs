@@ -114,6 +114,7 @@ lab_tests! {
     6 => lab06_solution_passes, lab06_starter_fails;
     7 => lab07_solution_passes, lab07_starter_fails;
     8 => lab08_solution_passes, lab08_starter_fails;
+    9 => lab09_solution_passes, lab09_starter_fails;
 }
 
 #[tokio::test(flavor = "multi_thread")]

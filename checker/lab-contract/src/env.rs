@@ -20,10 +20,12 @@ pub const CONSUMERS: &str = "CONSUMERS";
 pub const PROCESSING_MS: &str = "PROCESSING_MS";
 /// The `partition.assignment.strategy` a consumer configures (lab 6).
 pub const ASSIGNOR: &str = "ASSIGNOR";
+/// The `group.instance.id` of a static member (lab 9).
+pub const INSTANCE_ID: &str = "INSTANCE_ID";
 
 /// Every variable of the contract: what the checker sets, and what a sandbox must let
 /// through to a lab.
-pub const ALL: [&str; 7] = [
+pub const ALL: [&str; 8] = [
     KAFKA_BOOTSTRAP_SERVERS,
     KAFKA_TOPIC,
     KAFKA_GROUP_ID,
@@ -31,6 +33,7 @@ pub const ALL: [&str; 7] = [
     CONSUMERS,
     PROCESSING_MS,
     ASSIGNOR,
+    INSTANCE_ID,
 ];
 
 /// The prefix of the Kafka variables. The checker removes every variable with it from the

@@ -175,9 +175,24 @@ pub mod lab08 {
     pub const MAX_POLL_INTERVAL_MS: u64 = 6000;
 }
 
+/// Lab 9, static membership: restarts without rebalances, and fencing.
+pub mod lab09 {
+    use super::{GroupTimers, Topic};
+
+    /// Four partitions, two for each of the two instances.
+    pub const TOPIC: Topic = Topic {
+        name: "page-views",
+        partitions: 4,
+    };
+    /// The group of the two instances.
+    pub const GROUP: &str = "page-counters";
+    /// A restart must come back within the session timeout to keep its place.
+    pub const TIMERS: GroupTimers = GroupTimers::FAST;
+}
+
 /// Every topic the labs use under its default name, once (lab 2 shares lab 1's), for
 /// `checker broker up`, which creates them so the labs can run by hand.
-pub const TOPICS: [Topic; 7] = [
+pub const TOPICS: [Topic; 8] = [
     lab01::TOPIC,
     lab03::TOPIC,
     lab04::TOPIC,
@@ -185,6 +200,7 @@ pub const TOPICS: [Topic; 7] = [
     lab06::TOPIC,
     lab07::TOPIC,
     lab08::TOPIC,
+    lab09::TOPIC,
 ];
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod lab05_concurrent_consumption;
 mod lab06_click_processors;
 mod lab07_delivery_semantics;
 mod lab08_slow_consumers;
+mod lab09_static_membership;
 pub mod lines;
 pub mod patience;
 mod readback;
@@ -93,7 +94,8 @@ pub struct Run<'b> {
     step: Option<usize>,
     events: Arc<Notify>,
     processes: Vec<LabProcess>,
-    // Processes the checker killed on purpose: their violent end is not the lab's fault.
+    // Processes the checker killed on purpose, or expects to end on their own: their end is
+    // not the lab's fault.
     // Behind a lock, so that waits running side by side can each kill at their moment.
     killed: std::sync::Mutex<Vec<ProcessId>>,
     // When the run began, and the checker's notes on it (signals sent, broker events seen):
@@ -274,6 +276,12 @@ impl<'b> Run<'b> {
         self.process(id).signal(nix::sys::signal::Signal::SIGTERM);
     }
 
+    /// Lets process `id` end on its own with any exit status, as a fenced consumer must:
+    /// its end is then not a crash. The scenario checks how it ended.
+    pub fn expect_end(&self, id: ProcessId) {
+        self.killed.lock().expect("killed poisoned").push(id);
+    }
+
     /// Kills process `id` outright (SIGKILL): a crash, as far as Kafka can tell.
     pub fn kill(&self, id: ProcessId) {
         self.killed.lock().expect("killed poisoned").push(id);
@@ -427,6 +435,7 @@ pub async fn play(number: usize, run: &mut Run<'_>) -> Result<(), Failure> {
         6 => lab06_click_processors::play(run).await,
         7 => lab07_delivery_semantics::play(run).await,
         8 => lab08_slow_consumers::play(run).await,
+        9 => lab09_static_membership::play(run).await,
         _ => Err(run.fail(format!("lab {number} has no scenario yet"))),
     }
 }
