@@ -115,6 +115,7 @@ lab_tests! {
     7 => lab07_solution_passes, lab07_starter_fails;
     8 => lab08_solution_passes, lab08_starter_fails;
     9 => lab09_solution_passes, lab09_starter_fails;
+    10 => lab10_solution_passes, lab10_starter_fails;
 }
 
 #[tokio::test(flavor = "multi_thread")]

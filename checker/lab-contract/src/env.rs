@@ -18,14 +18,16 @@ pub const CONSUMER_GROUP_SIZE: &str = "CONSUMER_GROUP_SIZE";
 pub const CONSUMERS: &str = "CONSUMERS";
 /// How long the simulated processing of one message takes, in milliseconds (labs 5 and 7).
 pub const PROCESSING_MS: &str = "PROCESSING_MS";
-/// The `partition.assignment.strategy` a consumer configures (lab 6).
+/// The `partition.assignment.strategy` a consumer configures (labs 6 and 10).
 pub const ASSIGNOR: &str = "ASSIGNOR";
 /// The `group.instance.id` of a static member (lab 9).
 pub const INSTANCE_ID: &str = "INSTANCE_ID";
+/// How many members the group will have, each a process of its own (lab 10).
+pub const MEMBERS: &str = "MEMBERS";
 
 /// Every variable of the contract: what the checker sets, and what a sandbox must let
 /// through to a lab.
-pub const ALL: [&str; 8] = [
+pub const ALL: [&str; 9] = [
     KAFKA_BOOTSTRAP_SERVERS,
     KAFKA_TOPIC,
     KAFKA_GROUP_ID,
@@ -34,6 +36,7 @@ pub const ALL: [&str; 8] = [
     PROCESSING_MS,
     ASSIGNOR,
     INSTANCE_ID,
+    MEMBERS,
 ];
 
 /// The prefix of the Kafka variables. The checker removes every variable with it from the

@@ -190,9 +190,24 @@ pub mod lab09 {
     pub const TIMERS: GroupTimers = GroupTimers::FAST;
 }
 
+/// Lab 10, assignors side by side: range, roundrobin and cooperative-sticky on one group shape.
+pub mod lab10 {
+    use super::{GroupTimers, Topic};
+
+    /// Five partitions for three members: the assignors differ in who gets the extra ones.
+    pub const TOPIC: Topic = Topic {
+        name: "tickets",
+        partitions: 5,
+    };
+    /// The group the members share.
+    pub const GROUP: &str = "ticket-triage";
+    /// Members in processes of their own.
+    pub const TIMERS: GroupTimers = GroupTimers::FAST;
+}
+
 /// Every topic the labs use under its default name, once (lab 2 shares lab 1's), for
 /// `checker broker up`, which creates them so the labs can run by hand.
-pub const TOPICS: [Topic; 8] = [
+pub const TOPICS: [Topic; 9] = [
     lab01::TOPIC,
     lab03::TOPIC,
     lab04::TOPIC,
@@ -201,6 +216,7 @@ pub const TOPICS: [Topic; 8] = [
     lab07::TOPIC,
     lab08::TOPIC,
     lab09::TOPIC,
+    lab10::TOPIC,
 ];
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod lab06_click_processors;
 mod lab07_delivery_semantics;
 mod lab08_slow_consumers;
 mod lab09_static_membership;
+mod lab10_assignors;
 pub mod lines;
 pub mod patience;
 mod readback;
@@ -436,6 +437,7 @@ pub async fn play(number: usize, run: &mut Run<'_>) -> Result<(), Failure> {
         7 => lab07_delivery_semantics::play(run).await,
         8 => lab08_slow_consumers::play(run).await,
         9 => lab09_static_membership::play(run).await,
+        10 => lab10_assignors::play(run).await,
         _ => Err(run.fail(format!("lab {number} has no scenario yet"))),
     }
 }

@@ -1,0 +1,67 @@
+//! The prediction: which partitions each assignor puts together on one member, worked out
+//! before the group forms.
+//!
+//! Member ids are handed out by the broker at random, so no program can know beforehand
+//! which member gets what. What it can know is the grouping: which partitions end up
+//! together. librdkafka's assignors sort the members by member id, so the grouping follows
+//! from the member count and the partition count alone.
+
+use std::str::FromStr;
+
+/// The assignors this lab compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignor {
+    /// Eager: each member gets a block of consecutive partitions.
+    Range,
+    /// Eager: the partitions are dealt out one by one, like cards.
+    RoundRobin,
+    /// Cooperative: balanced, and a rebalance moves only what must move.
+    CooperativeSticky,
+}
+
+impl Assignor {
+    /// The value of `partition.assignment.strategy`.
+    pub fn config_name(self) -> &'static str {
+        match self {
+            Assignor::Range => "range",
+            Assignor::RoundRobin => "roundrobin",
+            Assignor::CooperativeSticky => "cooperative-sticky",
+        }
+    }
+}
+
+impl FromStr for Assignor {
+    type Err = ();
+
+    fn from_str(name: &str) -> Result<Assignor, ()> {
+        match name {
+            "range" => Ok(Assignor::Range),
+            "roundrobin" => Ok(Assignor::RoundRobin),
+            "cooperative-sticky" => Ok(Assignor::CooperativeSticky),
+            _ => Err(()),
+        }
+    }
+}
+
+/// The partitions of each of `members` members of a new group, for `partitions` partitions
+/// of one topic: one list per member, in member order (sorted member ids).
+pub fn predict(assignor: Assignor, members: usize, partitions: usize) -> Vec<Vec<i32>> {
+    // ANCHOR: todo
+    // TODO: work out, for each assignor, which partitions each member gets when a new group
+    // of `members` members forms, in member order. Read the chapter: range, roundrobin, and
+    // what cooperative-sticky does when it has nothing to stick to yet.
+    let _ = (assignor, members, partitions);
+    todo!("predict the assignment")
+    // ANCHOR_END: todo
+}
+
+/// A prediction as one line: `[0, 1] [2, 3] [4]`.
+pub fn show(plan: &[Vec<i32>]) -> String {
+    plan.iter()
+        .map(|owned| {
+            let list: Vec<String> = owned.iter().map(i32::to_string).collect();
+            format!("[{}]", list.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
