@@ -577,6 +577,7 @@ bad_submissions! {
     bad_lab09_dynamic_member => "dynamic-member",
     bad_lab09_ignores_fencing => "ignores-fencing",
     bad_lab10_range_extra_at_the_end => "range-extra-at-the-end",
+    bad_lab11_classic_protocol => "classic-protocol",
 }
 
 #[test]

@@ -116,6 +116,7 @@ lab_tests! {
     8 => lab08_solution_passes, lab08_starter_fails;
     9 => lab09_solution_passes, lab09_starter_fails;
     10 => lab10_solution_passes, lab10_starter_fails;
+    11 => lab11_solution_passes, lab11_starter_fails;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -35,6 +35,11 @@ pub use group::Settings as GroupSettings;
 pub use group::{GroupState, Rebalance};
 use mock_cluster::MockCluster;
 
+/// Apache Kafka's `group.consumer.heartbeat.interval.ms`.
+pub const KAFKA_CONSUMER_HEARTBEAT_INTERVAL: Duration = Duration::from_millis(5000);
+/// Apache Kafka's `group.consumer.session.timeout.ms` (the mock's own default is 30 s).
+pub const KAFKA_CONSUMER_SESSION_TIMEOUT: Duration = Duration::from_millis(45_000);
+
 /// Where the embedded broker listens and what it announces.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -44,6 +49,9 @@ pub struct Options {
     pub advertise: Option<(String, u16)>,
     /// `group.initial.rebalance.delay.ms`.
     pub initial_rebalance_delay: Duration,
+    /// `group.consumer.heartbeat.interval.ms`: how often members of a KIP-848 group
+    /// (`group.protocol=consumer`) heartbeat, and so how soon they hear of a change.
+    pub consumer_heartbeat_interval: Duration,
 }
 
 impl Default for Options {
@@ -52,6 +60,7 @@ impl Default for Options {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             advertise: None,
             initial_rebalance_delay: GroupSettings::default().initial_rebalance_delay,
+            consumer_heartbeat_interval: KAFKA_CONSUMER_HEARTBEAT_INTERVAL,
         }
     }
 }
@@ -76,6 +85,10 @@ impl EmbeddedBroker {
     pub fn start_with(options: Options) -> Result<EmbeddedBroker> {
         let mock = Arc::new(MockCluster::start()?);
         mock.set_initial_rebalance_delay(options.initial_rebalance_delay.as_millis() as i32)?;
+        mock.set_consumer_group_timers(
+            options.consumer_heartbeat_interval.as_millis() as i32,
+            KAFKA_CONSUMER_SESSION_TIMEOUT.as_millis() as i32,
+        )?;
         let upstream: SocketAddr = mock
             .bootstrap()
             .parse()

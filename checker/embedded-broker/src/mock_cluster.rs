@@ -82,6 +82,18 @@ impl MockCluster {
         Ok(())
     }
 
+    /// Sets the timers of KIP-848 consumer-protocol groups, which the mock coordinates:
+    /// `group.consumer.heartbeat.interval.ms` and `group.consumer.session.timeout.ms`.
+    pub fn set_consumer_group_timers(&self, heartbeat_ms: i32, session_ms: i32) -> Result<()> {
+        let cluster = self.cluster()?;
+        // SAFETY: the cluster lives as long as `self.handle`.
+        unsafe {
+            rdsys::rd_kafka_mock_set_group_consumer_heartbeat_interval_ms(cluster, heartbeat_ms);
+            rdsys::rd_kafka_mock_set_group_consumer_session_timeout_ms(cluster, session_ms);
+        }
+        Ok(())
+    }
+
     /// Creates a topic; the Kafka error code (0 when created, 36 when it exists).
     pub fn create_topic_code(&self, name: &str, partitions: i32) -> i16 {
         let (Ok(cluster), Ok(name)) = (self.cluster(), std::ffi::CString::new(name)) else {

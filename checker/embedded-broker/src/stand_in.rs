@@ -126,6 +126,7 @@ impl Server {
             initial_rebalance_delay: Duration::from_millis(
                 plan.initial_rebalance_delay_ms.max(0) as u64
             ),
+            ..Options::default()
         })?;
         Ok(Server { broker })
     }

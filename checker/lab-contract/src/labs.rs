@@ -205,9 +205,30 @@ pub mod lab10 {
     pub const TIMERS: GroupTimers = GroupTimers::FAST;
 }
 
+/// Lab 11, the consumer protocol (KIP-848): server-side assignment, incremental changes.
+pub mod lab11 {
+    use super::Topic;
+
+    /// Four partitions: two members split them, a third takes some without stopping them.
+    pub const TOPIC: Topic = Topic {
+        name: "parcels",
+        partitions: 4,
+    };
+    /// The group the members share.
+    pub const GROUP: &str = "parcel-trackers";
+    /// The client settings the consumer protocol moves to the broker, each with a value a
+    /// classic consumer might set: librdkafka refuses to create a consumer-protocol consumer
+    /// with any of them.
+    pub const BROKER_SIDE_SETTINGS: [(&str, &str); 3] = [
+        ("session.timeout.ms", "6000"),
+        ("heartbeat.interval.ms", "500"),
+        ("partition.assignment.strategy", "range"),
+    ];
+}
+
 /// Every topic the labs use under its default name, once (lab 2 shares lab 1's), for
 /// `checker broker up`, which creates them so the labs can run by hand.
-pub const TOPICS: [Topic; 9] = [
+pub const TOPICS: [Topic; 10] = [
     lab01::TOPIC,
     lab03::TOPIC,
     lab04::TOPIC,
@@ -217,6 +238,7 @@ pub const TOPICS: [Topic; 9] = [
     lab08::TOPIC,
     lab09::TOPIC,
     lab10::TOPIC,
+    lab11::TOPIC,
 ];
 
 #[cfg(test)]

@@ -151,6 +151,16 @@ impl Broker {
         }
     }
 
+    /// `group.consumer.heartbeat.interval.ms`: how often the members of a KIP-848 group
+    /// heartbeat, and so how soon they hear of a change to their assignment.
+    pub fn consumer_heartbeat_interval(&self) -> Duration {
+        match self {
+            Broker::Embedded(_) => embedded::CONSUMER_HEARTBEAT_INTERVAL,
+            Broker::Container(_) => container::consumer_heartbeat_interval(),
+            Broker::External(_) => embedded_broker::KAFKA_CONSUMER_HEARTBEAT_INTERVAL,
+        }
+    }
+
     /// A one-line description for status output.
     pub fn describe(&self) -> String {
         match self {

@@ -16,6 +16,7 @@ mod lab07_delivery_semantics;
 mod lab08_slow_consumers;
 mod lab09_static_membership;
 mod lab10_assignors;
+mod lab11_consumer_protocol;
 pub mod lines;
 pub mod patience;
 mod readback;
@@ -438,6 +439,7 @@ pub async fn play(number: usize, run: &mut Run<'_>) -> Result<(), Failure> {
         8 => lab08_slow_consumers::play(run).await,
         9 => lab09_static_membership::play(run).await,
         10 => lab10_assignors::play(run).await,
+        11 => lab11_consumer_protocol::play(run).await,
         _ => Err(run.fail(format!("lab {number} has no scenario yet"))),
     }
 }

@@ -30,6 +30,17 @@ pub fn initial_rebalance_delay() -> std::time::Duration {
     std::time::Duration::from_millis(millis)
 }
 
+/// The container's `group.consumer.heartbeat.interval.ms`: as `kafka.env` sets it, or
+/// Kafka's default.
+pub fn consumer_heartbeat_interval() -> std::time::Duration {
+    let millis = parse_env_file(ENV_FILE)
+        .into_iter()
+        .find(|(key, _)| *key == "KAFKA_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS")
+        .map(|(_, value)| value.parse().expect("kafka.env: a number of milliseconds"))
+        .unwrap_or(5000);
+    std::time::Duration::from_millis(millis)
+}
+
 /// The `KEY=value` lines of an env file, skipping blank lines and `#` comments. Values are
 /// taken literally, as docker does (no quotes, no `$` expansion).
 ///

@@ -25,7 +25,7 @@ mod lifecycle;
 mod survey;
 
 pub use engine::{ContainerInfo, Engine, EngineKind};
-pub use kafka::{initial_rebalance_delay, kafka_env};
+pub use kafka::{consumer_heartbeat_interval, initial_rebalance_delay, kafka_env};
 pub(super) use lifecycle::Removal;
 pub use lifecycle::{free_port, ContainerBroker};
 pub use survey::{pick, survey, survey_in, EngineReport};

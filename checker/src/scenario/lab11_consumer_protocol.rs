@@ -1,0 +1,245 @@
+//! Lab 11: the consumer protocol (KIP-848). Each member first shows the client refusing the
+//! settings the protocol moved to the broker. Then two members split four partitions; a
+//! third joins and takes its share without the others revoking anything they keep; and the
+//! third leaves again, its partitions added to the others'.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use lab_contract::{env, lab11, AssignmentLine, Event, GroupTimers};
+
+use super::lines::Fields;
+use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
+use crate::broker::records::{Outgoing, Stored};
+use crate::process::Launch;
+
+/// The topic's partitions.
+const PARTITIONS: usize = lab11::TOPIC.partitions as usize;
+
+/// Plays the scenario.
+pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
+    // A consumer-protocol member hears of every change in a heartbeat's answer, at the
+    // pace the broker sets (`group.consumer.heartbeat.interval.ms`).
+    let heartbeat = run.broker.consumer_heartbeat_interval();
+    let patience = run.patience(GroupTimers {
+        session_timeout_ms: 45_000,
+        heartbeat_interval_ms: heartbeat.as_millis() as u64,
+    });
+    // A change reaches the member that gives a partition up at its next heartbeat, and the
+    // one that takes it at a heartbeat after the first has let go.
+    let reconcile = patience.heartbeat() * 4 + patience.rebalance();
+
+    run.step(1);
+    let topic = run.topic(lab11::TOPIC).await?;
+    let group = run.unique(lab11::GROUP);
+    let start = |run: &mut Run<'_>, name: &str| {
+        run.start(
+            Launch::new(name, &[])
+                .env(env::KAFKA_TOPIC, &topic)
+                .env(env::KAFKA_GROUP_ID, &group),
+        )
+    };
+    let a = start(run, "member A")?;
+    let b = start(run, "member B")?;
+
+    run.step(2);
+    for id in [a, b] {
+        check_refusals(run, id).await?;
+    }
+
+    run.step(1);
+    wait_split(run, &[a, b], patience.formation(2) + reconcile).await?;
+    let mut parcels = produce(run, &topic, 1).await?;
+    wait_received(run, &[a, b], &parcels).await?;
+
+    run.step(3);
+    let before = snapshot(run, &[a, b]);
+    let c = start(run, "member C")?;
+    check_refusals(run, c).await?;
+    wait_split(run, &[a, b, c], patience.formation(1) + reconcile).await?;
+    check_incremental(run, &[a, b], &before, "member C joined")?;
+    parcels.extend(produce(run, &topic, 2).await?);
+    wait_received(run, &[a, b, c], &parcels).await?;
+
+    run.step(4);
+    let before = snapshot(run, &[a, b]);
+    run.terminate(c);
+    run.wait_success(c, EVENT_TIMEOUT).await?;
+    wait_split(run, &[a, b], reconcile).await?;
+    check_incremental(run, &[a, b], &before, "member C left")?;
+    for (id, (owned, _)) in [a, b].iter().zip(&before) {
+        let now = run.owned(*id);
+        if !owned.iter().all(|p| now.contains(p)) {
+            return Err(run.fail(format!(
+                "{} owned {owned:?} and now owns {now:?}: when a member leaves, the others keep \
+                 what they had and are only added its partitions",
+                run.process(*id).label()
+            )));
+        }
+    }
+
+    run.transcript.section(
+        "settings the consumer protocol moved to the broker",
+        lab11::BROKER_SIDE_SETTINGS
+            .iter()
+            .map(|(setting, _)| format!("{setting}: refused by the client, in every member")),
+    );
+    run.transcript.section(
+        format!("2 members, then 3, then 2, on {PARTITIONS} partitions"),
+        [
+            "member C joined: A and B gave up only the partitions C took, and kept consuming the rest"
+                .to_string(),
+            "member C left: its partitions were added to A and B, who revoked nothing".to_string(),
+            "every parcel was received".to_string(),
+        ],
+    );
+    for id in [a, b] {
+        run.terminate(id);
+    }
+    for id in [a, b] {
+        run.wait_success(id, EVENT_TIMEOUT).await?;
+    }
+    Ok(())
+}
+
+/// Each member printed, before joining, that the client refused every broker-side setting.
+async fn check_refusals(run: &Run<'_>, id: ProcessId) -> Result<(), Failure> {
+    let label = run.process(id).label().to_string();
+    let settings: Vec<&str> = lab11::BROKER_SIDE_SETTINGS
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    let lines = run
+        .wait_for(
+            &format!("{label} to report the client's answer on each broker-side setting"),
+            EVENT_TIMEOUT,
+            |run| {
+                let lines = run.process(id).lines();
+                let answered = settings.iter().all(|s| {
+                    lines.iter().any(|l| {
+                        l.starts_with(&format!("refused {s}:")) || *l == format!("accepted {s}")
+                    })
+                });
+                Ok(answered.then_some(lines))
+            },
+        )
+        .await?;
+    for setting in settings {
+        if lines.iter().any(|l| *l == format!("accepted {setting}")) {
+            return Err(run
+                .fail(format!(
+                    "{label} reports that the client accepted {setting} with group.protocol=consumer"
+                ))
+                .detail(
+                    "Set group.protocol=consumer in the consumer's settings, then add the \
+                     setting: librdkafka refuses the three at creation (\"… is not supported for \
+                     `group.protocol=consumer`\").",
+                ));
+        }
+    }
+    Ok(())
+}
+
+/// What each member owns now, and how many lines it had printed.
+fn snapshot(run: &Run<'_>, ids: &[ProcessId]) -> Vec<(Vec<i32>, usize)> {
+    ids.iter()
+        .map(|id| (run.owned(*id), run.process(*id).lines().len()))
+        .collect()
+}
+
+/// Waits until `ids` own every partition between them, each at least one, none twice.
+async fn wait_split(run: &Run<'_>, ids: &[ProcessId], ceiling: Duration) -> Result<(), Failure> {
+    run.wait_for(
+        &format!(
+            "the {} members to share the {PARTITIONS} partitions",
+            ids.len()
+        ),
+        ceiling,
+        |run| {
+            let owned: Vec<Vec<i32>> = ids.iter().map(|id| run.owned(*id)).collect();
+            let all: BTreeSet<i32> = owned.iter().flatten().copied().collect();
+            let count: usize = owned.iter().map(Vec::len).sum();
+            Ok((all.len() == PARTITIONS
+                && count == PARTITIONS
+                && owned.iter().all(|o| !o.is_empty()))
+            .then_some(()))
+        },
+    )
+    .await
+    .map_err(|failure| {
+        failure.detail(
+            "Each member joins with group.protocol=consumer and prints its assignment changes \
+             with AssignmentPrinter { member: None } as its consumer's context.",
+        )
+    })
+}
+
+/// Since `before`, each member revoked only partitions it no longer owns: a change is
+/// incremental, and what a member keeps it never stops consuming.
+fn check_incremental(
+    run: &Run<'_>,
+    ids: &[ProcessId],
+    before: &[(Vec<i32>, usize)],
+    what: &str,
+) -> Result<(), Failure> {
+    for (id, (_, from)) in ids.iter().zip(before) {
+        let label = run.process(*id).label().to_string();
+        let now = run.owned(*id);
+        let revoked: Vec<i32> = run.process(*id).lines()[*from..]
+            .iter()
+            .filter_map(|l| AssignmentLine::parse(l))
+            .filter(|l| l.event == Event::Revoked)
+            .flat_map(|l| l.partitions)
+            .collect();
+        if let Some(kept) = revoked.iter().find(|p| now.contains(p)) {
+            return Err(run
+                .fail(format!(
+                    "when {what}, {label} revoked partition {kept}, which it owns again now"
+                ))
+                .detail(
+                    "Under the consumer protocol every change is incremental: a member gives up \
+                     only what moves. Revoking everything and taking it back is the classic eager \
+                     protocol; is group.protocol=consumer set?",
+                ));
+        }
+    }
+    Ok(())
+}
+
+/// Writes a batch of parcels, two to each partition.
+async fn produce(run: &Run<'_>, topic: &str, batch: usize) -> Result<Vec<Stored>, Failure> {
+    let outgoing: Vec<Outgoing> = (0..PARTITIONS * 2)
+        .map(|i| Outgoing {
+            key: None,
+            partition: Some((i % PARTITIONS) as i32),
+            payload: format!("parcel{batch}.{}-{}", i + 1, run.nonce()),
+        })
+        .collect();
+    run.produce(topic, &outgoing).await
+}
+
+/// Waits until `ids` together have received every parcel of `parcels`.
+async fn wait_received(
+    run: &Run<'_>,
+    ids: &[ProcessId],
+    parcels: &[Stored],
+) -> Result<(), Failure> {
+    run.wait_for("every parcel to be received", EVENT_TIMEOUT, |run| {
+        let got: Vec<String> = ids
+            .iter()
+            .flat_map(|id| run.process(*id).lines())
+            .filter_map(|line| {
+                let fields = Fields::parse(&line);
+                match fields.words.as_slice() {
+                    ["received", parcel] => Some(parcel.to_string()),
+                    _ => None,
+                }
+            })
+            .collect();
+        Ok(parcels
+            .iter()
+            .all(|p| got.contains(&p.payload))
+            .then_some(()))
+    })
+    .await
+}
