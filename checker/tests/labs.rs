@@ -117,6 +117,7 @@ lab_tests! {
     9 => lab09_solution_passes, lab09_starter_fails;
     10 => lab10_solution_passes, lab10_starter_fails;
     11 => lab11_solution_passes, lab11_starter_fails;
+    12 => lab12_solution_passes, lab12_starter_fails;
 }
 
 #[tokio::test(flavor = "multi_thread")]

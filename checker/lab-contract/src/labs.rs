@@ -226,9 +226,23 @@ pub mod lab11 {
     ];
 }
 
+/// Lab 12, lag and offsets: a tool like `kafka-consumer-groups --describe` and
+/// `--reset-offsets`.
+pub mod lab12 {
+    use super::Topic;
+
+    /// Three partitions, whose lags differ.
+    pub const TOPIC: Topic = Topic {
+        name: "invoices",
+        partitions: 3,
+    };
+    /// The group whose offsets the tool reads and resets.
+    pub const GROUP: &str = "invoice-billing";
+}
+
 /// Every topic the labs use under its default name, once (lab 2 shares lab 1's), for
 /// `checker broker up`, which creates them so the labs can run by hand.
-pub const TOPICS: [Topic; 10] = [
+pub const TOPICS: [Topic; 11] = [
     lab01::TOPIC,
     lab03::TOPIC,
     lab04::TOPIC,
@@ -239,6 +253,7 @@ pub const TOPICS: [Topic; 10] = [
     lab09::TOPIC,
     lab10::TOPIC,
     lab11::TOPIC,
+    lab12::TOPIC,
 ];
 
 #[cfg(test)]

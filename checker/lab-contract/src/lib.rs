@@ -15,7 +15,7 @@
 //! | `KAFKA_GROUP_ID`          | the consumer group (where not an argument)| the lab's own    |
 //!
 //! A lab's own defaults (its topic with the partition count the course creates it with, and
-//! its group) are in the modules [`lab01`] to [`lab11`].
+//! its group) are in the modules [`lab01`] to [`lab12`].
 
 mod assignment;
 pub mod env;
@@ -25,7 +25,7 @@ mod signal;
 pub use assignment::{assignment_line, partitions, AssignmentLine, AssignmentPrinter, Event};
 pub use env::{bootstrap_servers, group_id, setting, topic};
 pub use labs::{
-    lab01, lab02, lab03, lab04, lab05, lab06, lab07, lab08, lab09, lab10, lab11, GroupTimers,
-    Topic, TOPICS,
+    lab01, lab02, lab03, lab04, lab05, lab06, lab07, lab08, lab09, lab10, lab11, lab12,
+    GroupTimers, Topic, TOPICS,
 };
 pub use signal::{close_together, shutdown_signal};

@@ -50,6 +50,31 @@ impl Broker {
         .await?
     }
 
+    /// Commits `offsets` (partition, offset) of `topic` for `group`, from outside the group,
+    /// as an admin tool does: the broker accepts it only while the group has no members.
+    pub async fn commit_offsets(
+        &self,
+        group: &str,
+        topic: &str,
+        offsets: &[(i32, i64)],
+    ) -> Result<()> {
+        let bootstrap = self.bootstrap().to_string();
+        let (group, topic, offsets) = (group.to_string(), topic.to_string(), offsets.to_vec());
+        tokio::task::spawn_blocking(move || {
+            let consumer: BaseConsumer = client_config(&bootstrap)
+                .set("group.id", &group)
+                .set("enable.auto.commit", "false")
+                .create()?;
+            let mut list = TopicPartitionList::new();
+            for (partition, offset) in offsets {
+                list.add_partition_offset(&topic, partition, Offset::Offset(offset))?;
+            }
+            consumer.commit(&list, rdkafka::consumer::CommitMode::Sync)?;
+            Ok(())
+        })
+        .await?
+    }
+
     /// The offset `group` has committed for each partition of `topic` (`None`: nothing yet).
     ///
     /// This asks the group coordinator (OffsetFetch) without joining the group, so it does

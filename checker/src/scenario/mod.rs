@@ -17,6 +17,7 @@ mod lab08_slow_consumers;
 mod lab09_static_membership;
 mod lab10_assignors;
 mod lab11_consumer_protocol;
+mod lab12_lag_and_offsets;
 pub mod lines;
 pub mod patience;
 mod readback;
@@ -440,6 +441,7 @@ pub async fn play(number: usize, run: &mut Run<'_>) -> Result<(), Failure> {
         9 => lab09_static_membership::play(run).await,
         10 => lab10_assignors::play(run).await,
         11 => lab11_consumer_protocol::play(run).await,
+        12 => lab12_lag_and_offsets::play(run).await,
         _ => Err(run.fail(format!("lab {number} has no scenario yet"))),
     }
 }

@@ -1,0 +1,179 @@
+//! A group's offsets: read, compared with the end of each partition, and moved.
+
+use std::fmt;
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+/// How long to wait for the broker on each request.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where to move a group's offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// To the first offset still in each partition.
+    Earliest,
+    /// By `n` from the committed offset (from the earliest, where nothing is committed),
+    /// kept within the partition.
+    ShiftBy(i64),
+}
+
+impl Target {
+    /// Reads `--to-earliest` or `--shift-by N`.
+    pub fn parse(args: &[&str]) -> Option<Target> {
+        match args {
+            ["--to-earliest"] => Some(Target::Earliest),
+            ["--shift-by", n] => n.parse().ok().map(Target::ShiftBy),
+            _ => None,
+        }
+    }
+}
+
+/// One partition of a group's position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionLag {
+    /// The partition.
+    pub partition: i32,
+    /// The group's committed offset, if it has one.
+    pub committed: Option<i64>,
+    /// The partition's end offset: the offset the next record will get.
+    pub end: i64,
+}
+
+impl fmt::Display for PartitionLag {
+    /// `lag partition=<p> committed=<o> end=<e> lag=<n>`, with `-` where nothing is committed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dash = || "-".to_string();
+        write!(
+            f,
+            "lag partition={} committed={} end={} lag={}",
+            self.partition,
+            self.committed.map_or_else(dash, |c| c.to_string()),
+            self.end,
+            self.committed
+                .map_or_else(dash, |c| (self.end - c).to_string())
+        )
+    }
+}
+
+/// A client of one group that never joins it: it reads and commits the group's offsets
+/// from outside, as the admin tools do.
+pub struct Tool {
+    consumer: BaseConsumer,
+    group: String,
+}
+
+impl Tool {
+    /// A tool for `group` on the broker at lab_contract::bootstrap_servers().
+    pub fn new(group: &str) -> Tool {
+        let consumer = ClientConfig::new()
+            .set("bootstrap.servers", lab_contract::bootstrap_servers())
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("client creation failed");
+        Tool {
+            consumer,
+            group: group.to_string(),
+        }
+    }
+
+    /// The partitions of `topic`, from the broker's metadata.
+    fn partitions(&self, topic: &str) -> Vec<i32> {
+        let metadata = self
+            .consumer
+            .fetch_metadata(Some(topic), TIMEOUT)
+            .expect("metadata request failed");
+        metadata
+            .topics()
+            .iter()
+            .filter(|t| t.name() == topic)
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect()
+    }
+
+    // ANCHOR: solution
+    /// How many members the group has now, as the coordinator describes it.
+    pub fn active_members(&self) -> usize {
+        let groups = self
+            .consumer
+            .fetch_group_list(Some(&self.group), TIMEOUT)
+            .expect("the coordinator did not describe the group");
+        groups.groups().iter().map(|g| g.members().len()).sum()
+    }
+
+    /// The group's committed offset, the end offset and the lag of each partition of
+    /// `topic`.
+    pub fn describe(&self, topic: &str) -> Vec<PartitionLag> {
+        let committed = self.committed(topic);
+        self.partitions(topic)
+            .into_iter()
+            .map(|partition| {
+                let (_, end) = self
+                    .consumer
+                    .fetch_watermarks(topic, partition, TIMEOUT)
+                    .expect("watermarks request failed");
+                PartitionLag {
+                    partition,
+                    committed: committed
+                        .iter()
+                        .find(|(p, _)| *p == partition)
+                        .and_then(|(_, o)| *o),
+                    end,
+                }
+            })
+            .collect()
+    }
+
+    /// Commits, for every partition of `topic`, the offset `target` names, and returns
+    /// them. Only safe while the group is empty: a member's own commits would overwrite
+    /// these, and Kafka refuses a commit from outside while the group has members.
+    pub fn reset(&self, topic: &str, target: Target) -> Vec<(i32, i64)> {
+        let committed = self.committed(topic);
+        let mut moves = Vec::new();
+        let mut list = TopicPartitionList::new();
+        for partition in self.partitions(topic) {
+            let (low, high) = self
+                .consumer
+                .fetch_watermarks(topic, partition, TIMEOUT)
+                .expect("watermarks request failed");
+            let current = committed
+                .iter()
+                .find(|(p, _)| *p == partition)
+                .and_then(|(_, o)| *o);
+            let offset = match target {
+                Target::Earliest => low,
+                Target::ShiftBy(n) => (current.unwrap_or(low) + n).clamp(low, high),
+            };
+            list.add_partition_offset(topic, partition, Offset::Offset(offset))
+                .expect("a valid offset");
+            moves.push((partition, offset));
+        }
+        self.consumer
+            .commit(&list, CommitMode::Sync)
+            .expect("the broker refused the new offsets");
+        moves
+    }
+
+    /// The group's committed offset on each partition of `topic` (`None`: nothing).
+    fn committed(&self, topic: &str) -> Vec<(i32, Option<i64>)> {
+        let mut list = TopicPartitionList::new();
+        for partition in self.partitions(topic) {
+            list.add_partition(topic, partition);
+        }
+        let committed = self
+            .consumer
+            .committed_offsets(list, TIMEOUT)
+            .expect("offset fetch failed");
+        committed
+            .elements()
+            .iter()
+            .map(|e| match e.offset() {
+                Offset::Offset(o) => (e.partition(), Some(o)),
+                _ => (e.partition(), None),
+            })
+            .collect()
+    }
+    // ANCHOR_END: solution
+}
