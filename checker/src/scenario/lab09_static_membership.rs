@@ -56,9 +56,10 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     run.wait_success(a, EVENT_TIMEOUT).await?;
     let restarted_at = Instant::now();
     let a2 = start(run, &format!("{FIRST} (restarted)"), FIRST)?;
-    wait_owns(run, a2, &before, patience).await?;
+    wait_split(run, a2, b, patience.formation(1) + patience.session()).await?;
     let handover = restarted_at.elapsed();
     check_no_rebalance(run, b, b_lines, patience, "restarted").await?;
+    check_owns(run, a2, &before, "restarted within the session timeout")?;
     views.extend(produce(run, &topic, 2).await?);
     wait_received(run, &[a, a2, b], &views).await?;
     check_once(run, &[a, a2, b], &views)?;
@@ -77,9 +78,10 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     let b_lines = run.process(b).lines().len();
     run.expect_end(a2);
     let a3 = start(run, &format!("{FIRST} (duplicate)"), FIRST)?;
-    wait_owns(run, a3, &before, patience).await?;
     wait_fenced(run, a2, patience).await?;
-    check_no_rebalance(run, b, b_lines, patience, "fenced").await?;
+    wait_split(run, a3, b, patience.formation(1) + patience.session()).await?;
+    check_no_rebalance(run, b, b_lines, patience, "was fenced").await?;
+    check_owns(run, a3, &before, "joined with the running instance's id")?;
     views.extend(produce(run, &topic, 3).await?);
     wait_received(run, &[a, a2, a3, b], &views).await?;
     run.transcript.section(
@@ -127,20 +129,20 @@ async fn wait_split(
     })
 }
 
-/// Waits until `id` owns exactly `partitions`.
-async fn wait_owns(
-    run: &Run<'_>,
-    id: ProcessId,
-    partitions: &[i32],
-    patience: Patience,
-) -> Result<(), Failure> {
-    let label = run.process(id).label().to_string();
-    run.wait_for(
-        &format!("{label} to own partitions {partitions:?}"),
-        patience.formation(1) + patience.session(),
-        |run| Ok((run.owned(id) == partitions).then_some(())),
-    )
-    .await
+/// `id`, an instance that took over `instance-a`'s place, owns what `instance-a` had.
+fn check_owns(run: &Run<'_>, id: ProcessId, partitions: &[i32], how: &str) -> Result<(), Failure> {
+    let owned = run.owned(id);
+    if owned != partitions {
+        return Err(run
+            .fail(format!(
+                "{FIRST} owned {partitions:?}; the instance that {how} owns {owned:?}"
+            ))
+            .detail(
+                "A static member that takes its instance's place gets that instance's partitions \
+                 back, with no rebalance: set group.instance.id from INSTANCE_ID.",
+            ));
+    }
+    Ok(())
 }
 
 /// Grace for a rebalance to show: the other member hears of it at its next heartbeat and
