@@ -145,6 +145,24 @@ async fn pay(run: &Run<'_>, trial: &mut Trial, patience: Patience) -> Result<(),
     Ok(())
 }
 
+impl Trial {
+    /// The wait for this trial's program to get to `what`, with the stall watch on its group.
+    fn handling<'a>(
+        &'a self,
+        what: &'a str,
+        ids: &'a [ProcessId],
+        patience: Patience,
+    ) -> Handling<'a> {
+        Handling {
+            what,
+            ids,
+            group: &self.group,
+            topic: &self.topic,
+            patience,
+        }
+    }
+}
+
 fn launch(guarantee: Guarantee, topic: &str, group: &str, label_suffix: &str) -> Launch {
     Launch::new(
         format!("{}{label_suffix}", guarantee.arg()),
@@ -163,17 +181,13 @@ async fn kill_mid_payment(
     patience: Patience,
 ) -> Result<Option<i64>, Failure> {
     let id = trial.first;
-    let handling = Handling {
-        what: "the third payment to be in processing",
-        ids: &[id],
-        group: &trial.group,
-        topic: &trial.topic,
-        patience,
-    };
-    run.wait_handled(handling, |run| {
-        let progress = Progress::of(&run.process(id).lines());
-        Ok((progress.processed.len() >= 2 && !progress.in_flight().is_empty()).then_some(()))
-    })
+    run.wait_handled(
+        trial.handling("the third payment to be in processing", &[id], patience),
+        |run| {
+            let progress = Progress::of(&run.process(id).lines());
+            Ok((progress.processed.len() >= 2 && !progress.in_flight().is_empty()).then_some(()))
+        },
+    )
     .await?;
     run.kill(id);
     committed_after_death(run, trial).await
@@ -191,16 +205,10 @@ async fn kill_after_commit(
     patience: Patience,
 ) -> Result<Option<i64>, Failure> {
     let id = trial.first;
-    let handling = Handling {
-        what: "the first payment to be processed",
-        ids: &[id],
-        group: &trial.group,
-        topic: &trial.topic,
-        patience,
-    };
-    run.wait_handled(handling, |run| {
-        Ok((!Progress::of(&run.process(id).lines()).processed.is_empty()).then_some(()))
-    })
+    run.wait_handled(
+        trial.handling("the first payment to be processed", &[id], patience),
+        |run| Ok((!Progress::of(&run.process(id).lines()).processed.is_empty()).then_some(())),
+    )
     .await?;
     let reader = std::sync::Arc::new(
         run.broker

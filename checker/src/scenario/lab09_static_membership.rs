@@ -10,7 +10,7 @@ use std::time::Duration;
 use lab_contract::{env, lab09, AssignmentLine};
 use tokio::time::Instant;
 
-use super::lines::Fields;
+use super::lines::payloads;
 use super::patience::Patience;
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::broker::records::{Outgoing, Stored};
@@ -43,7 +43,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     let b = start(run, SECOND, SECOND)?;
     wait_split(run, a, b, patience.formation(2)).await?;
     let mut views = produce(run, &topic, 1).await?;
-    wait_received(run, &[a, b], &views).await?;
+    run.wait_received(&[a, b], &views).await?;
     let before = run.owned(a);
     if before.is_empty() {
         return Err(run.fail(format!("{FIRST} owns no partition after the split")));
@@ -61,7 +61,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     check_no_rebalance(run, b, b_lines, patience, "restarted").await?;
     check_owns(run, a2, &before, "restarted within the session timeout")?;
     views.extend(produce(run, &topic, 2).await?);
-    wait_received(run, &[a, a2, b], &views).await?;
+    run.wait_received(&[a, a2, b], &views).await?;
     check_once(run, &[a, a2, b], &views)?;
     run.transcript.section(
         format!("{FIRST} restarted within the session timeout"),
@@ -83,7 +83,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     check_no_rebalance(run, b, b_lines, patience, "was fenced").await?;
     check_owns(run, a3, &before, "joined with the running instance's id")?;
     views.extend(produce(run, &topic, 3).await?);
-    wait_received(run, &[a, a2, a3, b], &views).await?;
+    run.wait_received(&[a, a2, a3, b], &views).await?;
     run.transcript.section(
         format!("a second process joined as {FIRST}"),
         [
@@ -222,33 +222,13 @@ async fn produce(run: &Run<'_>, topic: &str, batch: i32) -> Result<Vec<Stored>, 
     run.produce(topic, &outgoing).await
 }
 
-/// The `received <view>` payloads printed by `ids`.
-fn received(run: &Run<'_>, ids: &[ProcessId]) -> Vec<String> {
-    ids.iter()
-        .flat_map(|id| run.process(*id).lines())
-        .filter_map(|line| {
-            let fields = Fields::parse(&line);
-            match fields.words.as_slice() {
-                ["received", view] => Some(view.to_string()),
-                _ => None,
-            }
-        })
-        .collect()
-}
-
-/// Waits until `ids` together have received every view in `views`.
-async fn wait_received(run: &Run<'_>, ids: &[ProcessId], views: &[Stored]) -> Result<(), Failure> {
-    run.wait_for("every page view to be received", EVENT_TIMEOUT, |run| {
-        let got = received(run, ids);
-        Ok(views.iter().all(|v| got.contains(&v.payload)).then_some(()))
-    })
-    .await
-}
-
 /// No view was received twice across `ids`: the restarted instance resumed where its
 /// predecessor committed.
 fn check_once(run: &Run<'_>, ids: &[ProcessId], views: &[Stored]) -> Result<(), Failure> {
-    let got = received(run, ids);
+    let got: Vec<String> = ids
+        .iter()
+        .flat_map(|id| payloads(&run.process(*id).lines(), "received"))
+        .collect();
     for view in views {
         let times = got.iter().filter(|g| **g == view.payload).count();
         if times > 1 {

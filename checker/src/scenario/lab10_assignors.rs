@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use lab_contract::{env, lab10, AssignmentLine, Event};
+use lab_contract::{env, lab10, AssignmentLine};
 
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::process::Launch;
@@ -274,12 +274,7 @@ fn check_leave(
 ) -> Result<String, Failure> {
     for (id, (owned, from)) in survivors.iter().zip(before) {
         let label = run.process(*id).label().to_string();
-        let revoked: Vec<i32> = run.process(*id).lines()[*from..]
-            .iter()
-            .filter_map(|l| AssignmentLine::parse(l))
-            .filter(|l| l.event == Event::Revoked)
-            .flat_map(|l| l.partitions)
-            .collect();
+        let revoked = run.revoked_since(*id, *from);
         if trial.eager() {
             let all: BTreeSet<i32> = revoked.iter().copied().collect();
             if !owned.iter().all(|p| all.contains(p)) {

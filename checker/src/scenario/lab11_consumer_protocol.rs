@@ -6,9 +6,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use lab_contract::{env, lab11, AssignmentLine, Event, GroupTimers};
+use lab_contract::{env, lab11, GroupTimers};
 
-use super::lines::Fields;
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::broker::records::{Outgoing, Stored};
 use crate::process::Launch;
@@ -50,7 +49,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     run.step(1);
     wait_split(run, &[a, b], patience.formation(2) + reconcile).await?;
     let mut parcels = produce(run, &topic, 1).await?;
-    wait_received(run, &[a, b], &parcels).await?;
+    run.wait_received(&[a, b], &parcels).await?;
 
     run.step(3);
     let before = snapshot(run, &[a, b]);
@@ -59,7 +58,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     wait_split(run, &[a, b, c], patience.formation(1) + reconcile).await?;
     check_incremental(run, &[a, b], &before, "member C joined")?;
     parcels.extend(produce(run, &topic, 2).await?);
-    wait_received(run, &[a, b, c], &parcels).await?;
+    run.wait_received(&[a, b, c], &parcels).await?;
 
     run.step(4);
     let before = snapshot(run, &[a, b]);
@@ -185,12 +184,7 @@ fn check_incremental(
     for (id, (_, from)) in ids.iter().zip(before) {
         let label = run.process(*id).label().to_string();
         let now = run.owned(*id);
-        let revoked: Vec<i32> = run.process(*id).lines()[*from..]
-            .iter()
-            .filter_map(|l| AssignmentLine::parse(l))
-            .filter(|l| l.event == Event::Revoked)
-            .flat_map(|l| l.partitions)
-            .collect();
+        let revoked = run.revoked_since(*id, *from);
         if let Some(kept) = revoked.iter().find(|p| now.contains(p)) {
             return Err(run
                 .fail(format!(
@@ -216,30 +210,4 @@ async fn produce(run: &Run<'_>, topic: &str, batch: usize) -> Result<Vec<Stored>
         })
         .collect();
     run.produce(topic, &outgoing).await
-}
-
-/// Waits until `ids` together have received every parcel of `parcels`.
-async fn wait_received(
-    run: &Run<'_>,
-    ids: &[ProcessId],
-    parcels: &[Stored],
-) -> Result<(), Failure> {
-    run.wait_for("every parcel to be received", EVENT_TIMEOUT, |run| {
-        let got: Vec<String> = ids
-            .iter()
-            .flat_map(|id| run.process(*id).lines())
-            .filter_map(|line| {
-                let fields = Fields::parse(&line);
-                match fields.words.as_slice() {
-                    ["received", parcel] => Some(parcel.to_string()),
-                    _ => None,
-                }
-            })
-            .collect();
-        Ok(parcels
-            .iter()
-            .all(|p| got.contains(&p.payload))
-            .then_some(()))
-    })
-    .await
 }

@@ -34,14 +34,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
         })
         .collect();
     run.produce(&topic, &outgoing).await?;
-    run.broker
-        .commit_offsets(&group, &topic, &COMMITTED)
-        .await
-        .map_err(|e| {
-            run.fail(format!(
-                "the checker could not commit the group's offsets: {e:#}"
-            ))
-        })?;
+    commit_as_before(run, &group, &topic).await?;
 
     let lines = tool(run, &topic, &["describe", &group], "describe").await?;
     check_describe(run, &group, &topic, &lines, 0).await?;
@@ -77,14 +70,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
 
     run.step(3);
     // The offsets as the last reset left them; a member now joins.
-    run.broker
-        .commit_offsets(&group, &topic, &COMMITTED)
-        .await
-        .map_err(|e| {
-            run.fail(format!(
-                "the checker could not commit the group's offsets: {e:#}"
-            ))
-        })?;
+    commit_as_before(run, &group, &topic).await?;
     let member = join(run, &group, &topic).await?;
     let lines = tool(run, &topic, &["describe", &group], "describe").await?;
     let described = check_describe(run, &group, &topic, &lines, 1).await;
@@ -103,6 +89,18 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
         ],
     );
     Ok(())
+}
+
+/// Commits [`COMMITTED`] for `group`, as the group's own consumers had.
+async fn commit_as_before(run: &Run<'_>, group: &str, topic: &str) -> Result<(), Failure> {
+    run.broker
+        .commit_offsets(group, topic, &COMMITTED)
+        .await
+        .map_err(|e| {
+            run.fail(format!(
+                "the checker could not commit the group's offsets: {e:#}"
+            ))
+        })
 }
 
 /// Runs the tool with `args` and waits for it to succeed; returns its lines.

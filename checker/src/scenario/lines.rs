@@ -43,6 +43,18 @@ impl<'l> Fields<'l> {
     }
 }
 
+/// The second word of every line of `lines` whose first is `verb`: the payloads of
+/// `received <payload> partition=<p> ...` lines, for `verb` = `received`.
+pub fn payloads(lines: &[String], verb: &str) -> Vec<String> {
+    lines
+        .iter()
+        .filter_map(|line| match Fields::parse(line).words.as_slice() {
+            [word, payload] if *word == verb => Some(payload.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The partitions each member owns after replaying `lines` in order: assigned partitions
 /// are added, revoked ones removed. This reads eager and cooperative rebalances alike.
 pub fn ownership<'a>(

@@ -262,6 +262,17 @@ impl<'b> Run<'b> {
             .unwrap_or_default()
     }
 
+    /// The partitions process `id`, a single consumer, revoked in the lines it printed
+    /// after its first `from`.
+    pub fn revoked_since(&self, id: ProcessId, from: usize) -> Vec<i32> {
+        self.process(id).lines()[from..]
+            .iter()
+            .filter_map(|l| AssignmentLine::parse(l))
+            .filter(|l| l.member.is_none() && l.event == lab_contract::Event::Revoked)
+            .flat_map(|l| l.partitions)
+            .collect()
+    }
+
     /// Whether any of `ids` has printed an assignment line yet. When none has, a lab that
     /// does not form its group is missing its rebalance callbacks, not its group settings.
     pub fn printed_assignment(&self, ids: &[ProcessId]) -> bool {

@@ -269,3 +269,25 @@ impl Run<'_> {
         }
     }
 }
+
+impl Run<'_> {
+    /// Waits until processes `ids` together have printed `received <payload>` for every
+    /// record of `records`.
+    pub async fn wait_received(
+        &self,
+        ids: &[ProcessId],
+        records: &[crate::broker::records::Stored],
+    ) -> Result<(), Failure> {
+        self.wait_for("every record to be received", EVENT_TIMEOUT, |run| {
+            let got: Vec<String> = ids
+                .iter()
+                .flat_map(|id| super::lines::payloads(&run.process(*id).lines(), "received"))
+                .collect();
+            Ok(records
+                .iter()
+                .all(|r| got.contains(&r.payload))
+                .then_some(()))
+        })
+        .await
+    }
+}

@@ -22,22 +22,22 @@ pub fn kafka_env(host_port: u16) -> Vec<(&'static str, String)> {
 
 /// The container's `group.initial.rebalance.delay.ms`, as `kafka.env` sets it.
 pub fn initial_rebalance_delay() -> std::time::Duration {
-    let millis = parse_env_file(ENV_FILE)
-        .into_iter()
-        .find(|(key, _)| *key == "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS")
-        .map(|(_, value)| value.parse().expect("kafka.env: a number of milliseconds"))
-        .unwrap_or(3000);
-    std::time::Duration::from_millis(millis)
+    env_millis("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", 3000)
 }
 
 /// The container's `group.consumer.heartbeat.interval.ms`: as `kafka.env` sets it, or
 /// Kafka's default.
 pub fn consumer_heartbeat_interval() -> std::time::Duration {
+    env_millis("KAFKA_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS", 5000)
+}
+
+/// A duration `kafka.env` sets in milliseconds under `key`, or Kafka's `default`.
+fn env_millis(key: &str, default: u64) -> std::time::Duration {
     let millis = parse_env_file(ENV_FILE)
         .into_iter()
-        .find(|(key, _)| *key == "KAFKA_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS")
+        .find(|(k, _)| *k == key)
         .map(|(_, value)| value.parse().expect("kafka.env: a number of milliseconds"))
-        .unwrap_or(5000);
+        .unwrap_or(default);
     std::time::Duration::from_millis(millis)
 }
 
