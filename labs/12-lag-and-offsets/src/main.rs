@@ -28,9 +28,9 @@ fn main() {
         .as_slice()
     {
         ["describe", group] => {
-            let tool = offsets::Tool::new(group);
+            let tool = offsets::Tool::new(group, &topic);
             println!("members {}", tool.active_members());
-            for lag in tool.describe(&topic) {
+            for lag in tool.describe() {
                 println!("{lag}");
             }
             0
@@ -39,10 +39,10 @@ fn main() {
             let Some(target) = Target::parse(how) else {
                 usage()
             };
-            let tool = offsets::Tool::new(group);
+            let tool = offsets::Tool::new(group, &topic);
             match tool.active_members() {
                 0 => {
-                    for (partition, offset) in tool.reset(&topic, target) {
+                    for (partition, offset) in tool.reset(target) {
                         println!("reset partition={partition} offset={offset}");
                     }
                     0

@@ -62,35 +62,37 @@ impl fmt::Display for PartitionLag {
 pub struct Tool {
     consumer: BaseConsumer,
     group: String,
+    topic: String,
+    partitions: Vec<i32>,
 }
 
 impl Tool {
-    /// A tool for `group` on the broker at lab_contract::bootstrap_servers().
-    pub fn new(group: &str) -> Tool {
-        let consumer = ClientConfig::new()
+    /// A tool for `group` on `topic`, on the broker at lab_contract::bootstrap_servers().
+    pub fn new(group: &str, topic: &str) -> Tool {
+        let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", lab_contract::bootstrap_servers())
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .create()
             .expect("client creation failed");
-        Tool {
-            consumer,
-            group: group.to_string(),
-        }
-    }
-
-    /// The partitions of `topic`, from the broker's metadata.
-    fn partitions(&self, topic: &str) -> Vec<i32> {
-        let metadata = self
-            .consumer
+        // Asked first, the topic's metadata also spares the group listing a wait: librdkafka
+        // lists groups only once the client has metadata, and would wait up to a second for
+        // its first refresh.
+        let metadata = consumer
             .fetch_metadata(Some(topic), TIMEOUT)
             .expect("metadata request failed");
-        metadata
+        let partitions = metadata
             .topics()
             .iter()
             .filter(|t| t.name() == topic)
             .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-            .collect()
+            .collect();
+        Tool {
+            consumer,
+            group: group.to_string(),
+            topic: topic.to_string(),
+            partitions,
+        }
     }
 
     // ANCHOR: todo
@@ -101,22 +103,21 @@ impl Tool {
         todo!("count the members")
     }
 
-    /// The group's committed offset, the end offset and the lag of each partition of
-    /// `topic`.
-    pub fn describe(&self, topic: &str) -> Vec<PartitionLag> {
+    /// The group's committed offset, the end offset and the lag of each partition of the
+    /// topic.
+    pub fn describe(&self) -> Vec<PartitionLag> {
         // TODO: for each partition (self.partitions), the group's committed offset and the
         // partition's end offset.
-        let _ = (topic, Self::partitions);
+        let _ = (&self.topic, &self.partitions);
         todo!("describe the group's position")
     }
 
-    /// Commits, for every partition of `topic`, the offset `target` names, and returns
+    /// Commits, for every partition of the topic, the offset `target` names, and returns
     /// them.
-    pub fn reset(&self, topic: &str, target: Target) -> Vec<(i32, i64)> {
+    pub fn reset(&self, target: Target) -> Vec<(i32, i64)> {
         // TODO: work out each partition's new offset from its watermarks and the group's
         // committed offset, and commit them all in one request.
         let _ = (
-            topic,
             target,
             CommitMode::Sync,
             TopicPartitionList::new(),

@@ -62,35 +62,37 @@ impl fmt::Display for PartitionLag {
 pub struct Tool {
     consumer: BaseConsumer,
     group: String,
+    topic: String,
+    partitions: Vec<i32>,
 }
 
 impl Tool {
-    /// A tool for `group` on the broker at lab_contract::bootstrap_servers().
-    pub fn new(group: &str) -> Tool {
-        let consumer = ClientConfig::new()
+    /// A tool for `group` on `topic`, on the broker at lab_contract::bootstrap_servers().
+    pub fn new(group: &str, topic: &str) -> Tool {
+        let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", lab_contract::bootstrap_servers())
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .create()
             .expect("client creation failed");
-        Tool {
-            consumer,
-            group: group.to_string(),
-        }
-    }
-
-    /// The partitions of `topic`, from the broker's metadata.
-    fn partitions(&self, topic: &str) -> Vec<i32> {
-        let metadata = self
-            .consumer
+        // Asked first, the topic's metadata also spares the group listing a wait: librdkafka
+        // lists groups only once the client has metadata, and would wait up to a second for
+        // its first refresh.
+        let metadata = consumer
             .fetch_metadata(Some(topic), TIMEOUT)
             .expect("metadata request failed");
-        metadata
+        let partitions = metadata
             .topics()
             .iter()
             .filter(|t| t.name() == topic)
             .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-            .collect()
+            .collect();
+        Tool {
+            consumer,
+            group: group.to_string(),
+            topic: topic.to_string(),
+            partitions,
+        }
     }
 
     // ANCHOR: solution
@@ -103,16 +105,16 @@ impl Tool {
         groups.groups().iter().map(|g| g.members().len()).sum()
     }
 
-    /// The group's committed offset, the end offset and the lag of each partition of
-    /// `topic`.
-    pub fn describe(&self, topic: &str) -> Vec<PartitionLag> {
-        let committed = self.committed(topic);
-        self.partitions(topic)
-            .into_iter()
-            .map(|partition| {
+    /// The group's committed offset, the end offset and the lag of each partition of the
+    /// topic.
+    pub fn describe(&self) -> Vec<PartitionLag> {
+        let committed = self.committed();
+        self.partitions
+            .iter()
+            .map(|&partition| {
                 let (_, end) = self
                     .consumer
-                    .fetch_watermarks(topic, partition, TIMEOUT)
+                    .fetch_watermarks(&self.topic, partition, TIMEOUT)
                     .expect("watermarks request failed");
                 PartitionLag {
                     partition,
@@ -126,17 +128,17 @@ impl Tool {
             .collect()
     }
 
-    /// Commits, for every partition of `topic`, the offset `target` names, and returns
+    /// Commits, for every partition of the topic, the offset `target` names, and returns
     /// them. Only safe while the group is empty: a member's own commits would overwrite
     /// these, and Kafka refuses a commit from outside while the group has members.
-    pub fn reset(&self, topic: &str, target: Target) -> Vec<(i32, i64)> {
-        let committed = self.committed(topic);
+    pub fn reset(&self, target: Target) -> Vec<(i32, i64)> {
+        let committed = self.committed();
         let mut moves = Vec::new();
         let mut list = TopicPartitionList::new();
-        for partition in self.partitions(topic) {
+        for &partition in &self.partitions {
             let (low, high) = self
                 .consumer
-                .fetch_watermarks(topic, partition, TIMEOUT)
+                .fetch_watermarks(&self.topic, partition, TIMEOUT)
                 .expect("watermarks request failed");
             let current = committed
                 .iter()
@@ -146,7 +148,7 @@ impl Tool {
                 Target::Earliest => low,
                 Target::ShiftBy(n) => (current.unwrap_or(low) + n).clamp(low, high),
             };
-            list.add_partition_offset(topic, partition, Offset::Offset(offset))
+            list.add_partition_offset(&self.topic, partition, Offset::Offset(offset))
                 .expect("a valid offset");
             moves.push((partition, offset));
         }
@@ -156,11 +158,11 @@ impl Tool {
         moves
     }
 
-    /// The group's committed offset on each partition of `topic` (`None`: nothing).
-    fn committed(&self, topic: &str) -> Vec<(i32, Option<i64>)> {
+    /// The group's committed offset on each partition of the topic (`None`: nothing).
+    fn committed(&self) -> Vec<(i32, Option<i64>)> {
         let mut list = TopicPartitionList::new();
-        for partition in self.partitions(topic) {
-            list.add_partition(topic, partition);
+        for &partition in &self.partitions {
+            list.add_partition(&self.topic, partition);
         }
         let committed = self
             .consumer
