@@ -4,7 +4,6 @@
 //! running one is fenced (it says so and exits), the newcomer takes its place, and again the
 //! other instance sees no rebalance.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use lab_contract::{env, lab09, AssignmentLine};
@@ -101,32 +100,21 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Waits until the two instances own all the partitions between them, without overlap.
+/// Waits until the two instances share the partitions.
 async fn wait_split(
     run: &Run<'_>,
     a: ProcessId,
     b: ProcessId,
     ceiling: Duration,
 ) -> Result<(), Failure> {
-    run.wait_for(
-        &format!("{FIRST} and {SECOND} to split the {PARTITIONS} partitions"),
+    run.wait_split(
+        &[a, b],
+        PARTITIONS as usize,
         ceiling,
-        |run| {
-            let (mine, theirs) = (run.owned(a), run.owned(b));
-            let all: BTreeSet<i32> = mine.iter().chain(&theirs).copied().collect();
-            Ok(
-                (all.len() == PARTITIONS as usize && mine.len() + theirs.len() == all.len())
-                    .then_some(()),
-            )
-        },
+        "Each instance prints its rebalances with AssignmentPrinter { member: None } as its \
+         consumer's context.",
     )
     .await
-    .map_err(|failure| {
-        failure.detail(
-            "Each instance prints its rebalances with AssignmentPrinter { member: None } as its \
-             consumer's context.",
-        )
-    })
 }
 
 /// `id`, an instance that took over `instance-a`'s place, owns what `instance-a` had.

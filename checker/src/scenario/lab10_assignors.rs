@@ -42,13 +42,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
         trials.push(start(run, assignor).await?);
     }
     for trial in &trials {
-        wait_split(
-            run,
-            &trial.members,
-            trial.assignor,
-            patience.formation(MEMBERS),
-        )
-        .await?;
+        wait_split(run, &trial.members, patience.formation(MEMBERS)).await?;
     }
 
     run.step(2);
@@ -71,13 +65,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     }
     for ((trial, before), section) in trials.iter().zip(&before).zip(&mut sections) {
         let survivors = &trial.members[..MEMBERS - 1];
-        wait_split(
-            run,
-            survivors,
-            trial.assignor,
-            patience.takeover_after_leave() * 2,
-        )
-        .await?;
+        wait_split(run, survivors, patience.takeover_after_leave() * 2).await?;
         section.push(check_leave(run, trial, survivors, before)?);
     }
     for (trial, lines) in trials.iter().zip(sections) {
@@ -121,37 +109,26 @@ async fn start(run: &mut Run<'_>, assignor: &'static str) -> Result<Trial, Failu
     Ok(Trial { assignor, members })
 }
 
-/// Waits until `members` own every partition between them, each at least one, none twice.
+/// Waits until the `assignor`'s `members` share the partitions.
 async fn wait_split(
     run: &Run<'_>,
     members: &[ProcessId],
-    assignor: &str,
     ceiling: std::time::Duration,
 ) -> Result<(), Failure> {
-    run.wait_for(
-        &format!(
-            "the {} {assignor} members to share the {PARTITIONS} partitions",
-            members.len()
-        ),
+    run.wait_split(
+        members,
+        PARTITIONS,
         ceiling,
-        |run| Ok(split(run, members).map(|_| ())),
+        "Each member prints its rebalances with AssignmentPrinter { member: None } and sets \
+         partition.assignment.strategy from ASSIGNOR.",
     )
     .await
-    .map_err(|failure| {
-        failure.detail(
-            "Each member prints its rebalances with AssignmentPrinter { member: None } and sets \
-             partition.assignment.strategy from ASSIGNOR.",
-        )
-    })
 }
 
-/// The grouping `members` own now, if it covers every partition once.
+/// The grouping `members` own now, if they share the partitions.
 fn split(run: &Run<'_>, members: &[ProcessId]) -> Option<Grouping> {
-    let owned: Vec<Vec<i32>> = members.iter().map(|id| run.owned(*id)).collect();
-    let all: BTreeSet<i32> = owned.iter().flatten().copied().collect();
-    let count: usize = owned.iter().map(Vec::len).sum();
-    let complete = all.len() == PARTITIONS && count == PARTITIONS;
-    (complete && owned.iter().all(|o| !o.is_empty())).then(|| owned.into_iter().collect())
+    run.split(members, PARTITIONS)
+        .map(|owned| owned.into_iter().collect())
 }
 
 /// Parses `[0, 1] [2, 3] [4]`.

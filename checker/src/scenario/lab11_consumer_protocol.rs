@@ -3,7 +3,6 @@
 //! third joins and takes its share without the others revoking anything they keep; and the
 //! third leaves again, its partitions added to the others'.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use lab_contract::{env, lab11, GroupTimers};
@@ -146,31 +145,16 @@ fn snapshot(run: &Run<'_>, ids: &[ProcessId]) -> Vec<(Vec<i32>, usize)> {
         .collect()
 }
 
-/// Waits until `ids` own every partition between them, each at least one, none twice.
+/// Waits until `ids` share the partitions.
 async fn wait_split(run: &Run<'_>, ids: &[ProcessId], ceiling: Duration) -> Result<(), Failure> {
-    run.wait_for(
-        &format!(
-            "the {} members to share the {PARTITIONS} partitions",
-            ids.len()
-        ),
+    run.wait_split(
+        ids,
+        PARTITIONS,
         ceiling,
-        |run| {
-            let owned: Vec<Vec<i32>> = ids.iter().map(|id| run.owned(*id)).collect();
-            let all: BTreeSet<i32> = owned.iter().flatten().copied().collect();
-            let count: usize = owned.iter().map(Vec::len).sum();
-            Ok((all.len() == PARTITIONS
-                && count == PARTITIONS
-                && owned.iter().all(|o| !o.is_empty()))
-            .then_some(()))
-        },
+        "Each member joins with group.protocol=consumer and prints its assignment changes \
+         with AssignmentPrinter { member: None } as its consumer's context.",
     )
     .await
-    .map_err(|failure| {
-        failure.detail(
-            "Each member joins with group.protocol=consumer and prints its assignment changes \
-             with AssignmentPrinter { member: None } as its consumer's context.",
-        )
-    })
 }
 
 /// Since `before`, each member revoked only partitions it no longer owns: a change is

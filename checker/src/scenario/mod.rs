@@ -22,6 +22,7 @@ pub mod lines;
 pub mod patience;
 mod readback;
 pub mod reading;
+mod split;
 mod timeline;
 
 use std::collections::hash_map::RandomState;
