@@ -16,6 +16,24 @@ use crate::consumer_group::{GroupReader, Membership};
 const POLL: Duration = Duration::from_millis(250);
 
 impl Run<'_> {
+    /// Reads `group` from the broker now and every [`POLL`] after, handing each reading
+    /// (`None` when that read failed) to `look` until it returns a value. Fails at once when
+    /// the checker cannot make a group reader.
+    pub async fn watch_group<T>(
+        &self,
+        group: &str,
+        mut look: impl FnMut(Option<&Membership>) -> Option<T>,
+    ) -> anyhow::Result<T> {
+        let reader = Arc::new(GroupReader::new(self.broker.bootstrap())?);
+        loop {
+            let seen = reader.read(group).await.ok();
+            if let Some(value) = look(seen.as_ref()) {
+                return Ok(value);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// Resolves with `contradicts`'s failure once the broker has shown `group` Stable,
     /// with the same members, for `grace`, and `contradicts` finds the programs' output at
     /// odds with it. Never resolves otherwise: it is raced against the wait it shortens.
@@ -25,41 +43,34 @@ impl Run<'_> {
         grace: Duration,
         mut contradicts: impl FnMut(&Run<'_>, &Membership) -> Option<Failure>,
     ) -> Failure {
-        let Ok(reader) = GroupReader::new(self.broker.bootstrap()) else {
-            // No evidence to be had: the wait runs to its own end.
-            return pending().await;
-        };
-        let reader = Arc::new(reader);
         let mut stable: Option<(Instant, BTreeSet<String>)> = None;
-        loop {
-            tokio::time::sleep(POLL).await;
-            let Ok(membership) = reader.read(group).await else {
-                stable = None;
-                continue;
-            };
-            if membership.state != "Stable" {
-                stable = None;
-                continue;
-            }
-            let members: BTreeSet<String> =
-                membership.members.iter().map(|m| m.id.clone()).collect();
-            let since = match &stable {
-                Some((since, same)) if *same == members => *since,
-                _ => {
-                    stable = Some((Instant::now(), members));
-                    continue;
-                }
-            };
-            if since.elapsed() >= grace {
-                if let Some(failure) = contradicts(self, &membership) {
-                    return failure;
-                }
-            }
+        let found = self
+            .watch_group(group, |seen| {
+                let Some(membership) = seen.filter(|m| m.state == "Stable") else {
+                    stable = None;
+                    return None;
+                };
+                let members: BTreeSet<String> =
+                    membership.members.iter().map(|m| m.id.clone()).collect();
+                let since = match &stable {
+                    Some((since, same)) if *same == members => *since,
+                    _ => {
+                        stable = Some((Instant::now(), members));
+                        return None;
+                    }
+                };
+                (since.elapsed() >= grace)
+                    .then(|| contradicts(self, membership))
+                    .flatten()
+            })
+            .await;
+        match found {
+            Ok(failure) => failure,
+            // No evidence to be had: the wait runs to its own end.
+            Err(_) => pending().await,
         }
     }
-}
 
-impl Run<'_> {
     /// Waits until the broker shows `group` Stable with partitions of `topic` assigned: the
     /// group a program without assignment lines has formed. Fails after `ceiling`, saying
     /// what the broker showed last.
@@ -70,21 +81,20 @@ impl Run<'_> {
         topic: &str,
         ceiling: Duration,
     ) -> Result<(), Failure> {
-        let reader = GroupReader::new(self.broker.bootstrap())
-            .map(Arc::new)
-            .map_err(|e| self.fail(format!("the checker could not read groups: {e:#}")))?;
         let deadline = Instant::now() + ceiling;
         let mut last = String::from("nothing");
-        loop {
-            self.check_health()?;
-            if let Ok(seen) = reader.read(group).await {
+        self.watch_group(group, |seen| {
+            if let Err(failure) = self.check_health() {
+                return Some(Err(failure));
+            }
+            if let Some(seen) = seen {
                 let holds = seen
                     .members
                     .iter()
                     .flat_map(|m| &m.owned)
                     .any(|(t, _)| t == topic);
                 if seen.state == "Stable" && holds {
-                    return Ok(());
+                    return Some(Ok(()));
                 }
                 last = format!(
                     "group {group} {} with {} member(s)",
@@ -92,8 +102,8 @@ impl Run<'_> {
                     seen.members.len()
                 );
             }
-            if Instant::now() >= deadline {
-                return Err(self
+            (Instant::now() >= deadline).then(|| {
+                Err(self
                     .fail(format!(
                         "{who} did not join group {group} on {topic} within {:.0} s: the broker showed {last}",
                         ceiling.as_secs_f64()
@@ -101,9 +111,10 @@ impl Run<'_> {
                     .detail(
                         "Take the group and topic from KAFKA_GROUP_ID and KAFKA_TOPIC \
                          (lab_contract::group_id, lab_contract::topic), subscribe, and poll with recv().",
-                    ));
-            }
-            tokio::time::sleep(POLL).await;
-        }
+                    ))
+            })
+        })
+        .await
+        .unwrap_or_else(|e| Err(self.fail(format!("the checker could not read groups: {e:#}"))))
     }
 }

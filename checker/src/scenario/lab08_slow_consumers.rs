@@ -7,7 +7,6 @@ mod jobs;
 
 use std::collections::BTreeSet;
 use std::future::pending;
-use std::sync::Arc;
 use std::time::Duration;
 
 use lab_contract::{env, lab08, AssignmentLine, Event};
@@ -15,7 +14,6 @@ use lab_contract::{env, lab08, AssignmentLine, Event};
 use super::reading::Handling;
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::broker::records::{Outgoing, Stored};
-use crate::consumer_group::GroupReader;
 use crate::process::Launch;
 use jobs::{check_jobs, Jobs};
 
@@ -26,8 +24,6 @@ const SLOW: Duration = Duration::from_millis(lab08::MAX_POLL_INTERVAL_MS + 2000)
 const FAST: Duration = Duration::from_millis(200);
 /// The jobs of partition 1, written with the slow one: they must not wait for it.
 const PARTITION_1: [&str; 4] = ["b1", "b2", "b3", "b4"];
-/// How often the broker is asked who is in the group while the slow job runs.
-const WATCH: Duration = Duration::from_millis(250);
 
 /// Plays the scenario: a slow job and two fast ones behind it on partition 0, and fast jobs
 /// on partition 1.
@@ -148,46 +144,40 @@ async fn produce(
 /// Resolves with a failure once the broker shows that the consumer is no longer the one
 /// Stable member it was when the watch began: it left the group, or the group rebalances.
 async fn stays_in_group(run: &Run<'_>, id: ProcessId, group: &str) -> Failure {
-    let Ok(reader) = GroupReader::new(run.broker.bootstrap()) else {
+    let began = tokio::time::Instant::now();
+    let mut member: Option<BTreeSet<String>> = None;
+    let left = run
+        .watch_group(group, |seen| {
+            let seen = seen?;
+            let members: BTreeSet<String> = seen.members.iter().map(|m| m.id.clone()).collect();
+            match &member {
+                None if seen.state == "Stable" && members.len() == 1 => {
+                    member = Some(members);
+                    None
+                }
+                None => None,
+                Some(same) if seen.state == "Stable" && *same == members => None,
+                Some(_) => Some((seen.state.clone(), members.len())),
+            }
+        })
+        .await;
+    let Ok((state, members)) = left else {
         // No evidence to be had: the other checks decide.
         return pending().await;
     };
-    let reader = Arc::new(reader);
-    let began = tokio::time::Instant::now();
-    let mut member: Option<BTreeSet<String>> = None;
-    loop {
-        tokio::time::sleep(WATCH).await;
-        let Ok(seen) = reader.read(group).await else {
-            continue;
-        };
-        let members: BTreeSet<String> = seen.members.iter().map(|m| m.id.clone()).collect();
-        match &member {
-            None if seen.state == "Stable" && members.len() == 1 => member = Some(members),
-            None => {}
-            Some(same) if seen.state == "Stable" && *same == members => {}
-            Some(_) => {
-                run.mark(
-                    id,
-                    format!("group {} with {} member(s)", seen.state, members.len()),
-                );
-                return run
-                    .fail(format!(
-                        "the consumer left its group while the slow job ran: {:.1} s after the \
-                         watch began, the broker shows group {group} {} with {} member(s)",
-                        began.elapsed().as_secs_f64(),
-                        seen.state,
-                        members.len()
-                    ))
-                    .detail(format!(
-                        "librdkafka leaves the group when the application has not called recv() \
-                         for max.poll.interval.ms ({} ms): it takes the application for stuck. \
-                         Hand each job to a task of its own, pause its partition \
-                         (consumer.pause) until the job is done, and keep calling recv().",
-                        lab08::MAX_POLL_INTERVAL_MS
-                    ));
-            }
-        }
-    }
+    run.mark(id, format!("group {state} with {members} member(s)"));
+    run.fail(format!(
+        "the consumer left its group while the slow job ran: {:.1} s after the watch began, the \
+         broker shows group {group} {state} with {members} member(s)",
+        began.elapsed().as_secs_f64()
+    ))
+    .detail(format!(
+        "librdkafka leaves the group when the application has not called recv() for \
+         max.poll.interval.ms ({} ms): it takes the application for stuck. Hand each job to a \
+         task of its own, pause its partition (consumer.pause) until the job is done, and keep \
+         calling recv().",
+        lab08::MAX_POLL_INTERVAL_MS
+    ))
 }
 
 /// A `revoked` line after the first assignment is a rebalance the consumer went through.
