@@ -10,6 +10,7 @@ use lab_contract::{env, lab07};
 use tokio::time::Instant;
 
 use super::patience::Patience;
+use super::readback::Reports;
 use super::reading::Handling;
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::broker::records::{Outgoing, Stored};
@@ -448,45 +449,13 @@ async fn judge(
 
 /// Every line of `id` is `started` or `processed`, about a payment the checker wrote, where
 /// the broker stored it.
-fn check_lines(
-    run: &Run<'_>,
-    id: ProcessId,
-    trial: &Trial,
-) -> Result<(), crate::scenario::Failure> {
-    for line in run.process(id).lines() {
-        let fields = super::lines::Fields::parse(&line);
-        let (verb, payment) = match fields.words.as_slice() {
-            [verb @ ("started" | "processed"), payment] => (*verb, *payment),
-            _ => {
-                return Err(run.off_contract(
-                    Some(run.process(id).label()),
-                    &line,
-                    "started|processed <payment> partition=<p> offset=<o>",
-                ))
-            }
-        };
-        let stored = trial.payments.iter().find(|p| p.payload == payment);
-        match stored {
-            Some(p)
-                if fields.number("offset") == Some(p.offset)
-                    && fields.number("partition") == Some(i64::from(p.partition)) => {}
-            Some(p) => {
-                return Err(run.fail(format!(
-                "{} printed `{line}`, but the broker stored {payment} at partition {} offset {}",
-                run.process(id).label(),
-                p.partition,
-                p.offset
-            )))
-            }
-            None => {
-                return Err(run.fail(format!(
-                    "{} printed `{line}`: the checker wrote no payment {payment} ({verb})",
-                    run.process(id).label()
-                )))
-            }
-        }
-    }
-    Ok(())
+fn check_lines(run: &Run<'_>, id: ProcessId, trial: &Trial) -> Result<(), Failure> {
+    let reports = Reports {
+        verbs: &["started", "processed"],
+        noun: "payment",
+        assignments: false,
+    };
+    run.check_reported(id, reports, &trial.payments)
 }
 
 /// The section of the transcript: what the guarantee promises, now shown to hold. Only

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Failure, Run};
+use super::lines::Fields;
+use super::{Failure, ProcessId, Run};
 use crate::broker::records::{Outgoing, Stored};
 
 impl Run<'_> {
@@ -68,6 +69,64 @@ impl Run<'_> {
                         done.map_or("nothing".to_string(), |o| o.to_string())
                     ))
                     .detail("Commit before the consumer exits, or the group's next member reads the messages again."));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a program's report lines must be: `<verb> <id> partition=<p> offset=<o>`.
+pub struct Reports<'a> {
+    /// The verbs it may print (`started`, `processed`).
+    pub verbs: &'a [&'a str],
+    /// What the id names, for the messages (`payment`, `job`).
+    pub noun: &'a str,
+    /// Whether assignment lines may stand between them.
+    pub assignments: bool,
+}
+
+impl Run<'_> {
+    /// Every line of process `id` is a report as `reports` says, about one of `records`, at
+    /// the partition and offset where the broker stored it.
+    pub fn check_reported(
+        &self,
+        id: ProcessId,
+        reports: Reports<'_>,
+        records: &[Stored],
+    ) -> Result<(), Failure> {
+        let label = self.process(id).label();
+        for line in self.process(id).lines() {
+            if reports.assignments && lab_contract::AssignmentLine::parse(&line).is_some() {
+                continue;
+            }
+            let fields = Fields::parse(&line);
+            let payload = match fields.words.as_slice() {
+                [verb, payload] if reports.verbs.contains(verb) => *payload,
+                _ => {
+                    return Err(self.off_contract(
+                        Some(label),
+                        &line,
+                        &format!(
+                            "{} <{}> partition=<p> offset=<o>",
+                            reports.verbs.join("|"),
+                            reports.noun
+                        ),
+                    ))
+                }
+            };
+            let Some(record) = records.iter().find(|r| r.payload == payload) else {
+                return Err(self.fail(format!(
+                    "{label} printed `{line}`: the checker wrote no {} {payload}",
+                    reports.noun
+                )));
+            };
+            if fields.number("partition") != Some(i64::from(record.partition))
+                || fields.number("offset") != Some(record.offset)
+            {
+                return Err(self.fail(format!(
+                    "{label} printed `{line}`, but the broker stored {payload} at partition {} offset {}",
+                    record.partition, record.offset
+                )));
             }
         }
         Ok(())

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::broker::records::Stored;
 use crate::scenario::lines::Fields;
+use crate::scenario::readback::Reports;
 use crate::scenario::{Failure, ProcessId, Run};
 
 /// Each job's `started` and `finished` lines, by job id: line positions, in printing order.
@@ -115,36 +116,13 @@ impl Jobs {
 /// Every job started once and finished once, where the broker stored it, and no line is
 /// off the contract; returns the jobs.
 pub fn check_jobs(run: &Run<'_>, id: ProcessId, stored: &[Stored]) -> Result<Jobs, Failure> {
+    let reports = Reports {
+        verbs: &["started", "finished"],
+        noun: "job",
+        assignments: true,
+    };
+    run.check_reported(id, reports, stored)?;
     let lines = run.process(id).lines();
-    for line in &lines {
-        if lab_contract::AssignmentLine::parse(line).is_some() {
-            continue;
-        }
-        let fields = Fields::parse(line);
-        let job = match fields.words.as_slice() {
-            ["started" | "finished", job] => *job,
-            _ => {
-                return Err(run.off_contract(
-                    None,
-                    line,
-                    "started|finished <job> partition=<p> offset=<o>",
-                ))
-            }
-        };
-        let Some(record) = stored.iter().find(|r| r.payload == job) else {
-            return Err(run.fail(format!(
-                "the renderer printed `{line}`: the checker wrote no job {job}"
-            )));
-        };
-        if fields.number("partition") != Some(i64::from(record.partition))
-            || fields.number("offset") != Some(record.offset)
-        {
-            return Err(run.fail(format!(
-                "the renderer printed `{line}`, but the broker stored {job} at partition {} offset {}",
-                record.partition, record.offset
-            )));
-        }
-    }
     let jobs = Jobs::of(&lines);
     for record in stored {
         for (what, map) in [("started", &jobs.started), ("finished", &jobs.finished)] {
