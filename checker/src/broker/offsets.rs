@@ -80,20 +80,9 @@ impl Broker {
     /// This asks the group coordinator (OffsetFetch) without joining the group, so it does
     /// not disturb the members.
     pub async fn committed(&self, group: &str, topic: &str) -> Result<BTreeMap<i32, Option<i64>>> {
-        let bootstrap = self.bootstrap().to_string();
-        let (group, topic) = (group.to_string(), topic.to_string());
-        tokio::task::spawn_blocking(move || {
-            let timeout = Duration::from_secs(5);
-            let consumer: BaseConsumer =
-                client_config(&bootstrap).set("group.id", &group).create()?;
-            let mut list = TopicPartitionList::new();
-            for partition in partition_ids(&consumer, &topic)? {
-                list.add_partition(&topic, partition);
-            }
-            let committed = consumer.committed_offsets(list, timeout)?;
-            Ok(offsets(&committed))
-        })
-        .await?
+        let reader = self.commit_reader(group, topic).await?;
+        // The reader is dropped where it read: closing a client blocks too.
+        tokio::task::spawn_blocking(move || reader.read()).await?
     }
 
     /// The end offset (next offset to be written) of each partition of `topic`.
