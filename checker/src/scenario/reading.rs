@@ -9,6 +9,29 @@ use super::patience::Patience;
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::consumer_group::GroupReader;
 
+/// How long the programs' count of printed lines has stayed the same.
+struct Quiet {
+    lines: usize,
+    since: tokio::time::Instant,
+}
+
+impl Quiet {
+    fn new(lines: usize) -> Quiet {
+        Quiet {
+            lines,
+            since: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Notes the count `lines` now, and says how long it has not changed.
+    fn after(&mut self, lines: usize) -> std::time::Duration {
+        if lines != self.lines {
+            *self = Quiet::new(lines);
+        }
+        self.since.elapsed()
+    }
+}
+
 /// What a waiting consumer is expected to do.
 pub struct Reader<'a> {
     /// The consumer process.
@@ -64,16 +87,12 @@ impl Run<'_> {
                 _ => pending().await,
             }
         };
-        let mut printed = (self.process(id).lines().len(), tokio::time::Instant::now());
+        let mut quiet = Quiet::new(self.process(id).lines().len());
         // Set when the failure is the silence itself, which the broker's records explain.
         let silent_on_topic = std::sync::atomic::AtomicBool::new(false);
         let silent = self.contradiction(group, patience.reading(), |run, seen| {
-            let lines = run.process(id).lines().len();
-            if lines != printed.0 {
-                printed = (lines, tokio::time::Instant::now());
-                return None;
-            }
-            if printed.1.elapsed() < patience.reading() || run.process(id).exit_status().is_some() {
+            let quiet_for = quiet.after(run.process(id).lines().len());
+            if quiet_for < patience.reading() || run.process(id).exit_status().is_some() {
                 return None;
             }
             let owned: Vec<&(String, i32)> = seen.members.iter().flat_map(|m| &m.owned).collect();
@@ -105,7 +124,7 @@ impl Run<'_> {
             silent_on_topic.store(true, std::sync::atomic::Ordering::Relaxed);
             Some(run.fail(format!(
                 "{label} holds partitions {partitions:?} of {topic} and has printed nothing for {:.0} s",
-                printed.1.elapsed().as_secs_f64()
+                quiet_for.as_secs_f64()
             )))
         });
         tokio::select! {
@@ -188,17 +207,13 @@ impl Run<'_> {
         } = handling;
         let printed =
             |run: &Run<'_>| -> usize { ids.iter().map(|id| run.process(*id).lines().len()).sum() };
-        let mut last = (printed(self), tokio::time::Instant::now());
+        let mut quiet = Quiet::new(printed(self));
         let stalled = self.contradiction(group, patience.reading(), |run, seen| {
-            let lines = printed(run);
-            if lines != last.0 {
-                last = (lines, tokio::time::Instant::now());
-                return None;
-            }
+            let quiet_for = quiet.after(printed(run));
             let alive = ids
                 .iter()
                 .any(|id| run.process(*id).exit_status().is_none());
-            if last.1.elapsed() < patience.reading() || !alive {
+            if quiet_for < patience.reading() || !alive {
                 return None;
             }
             let mut held: Vec<i32> = seen
@@ -213,7 +228,7 @@ impl Run<'_> {
                 run.fail(format!(
                     "waiting for {what}: group {group} holds partitions {held:?} of {topic}, \
                      and nothing has been printed for {:.0} s",
-                    last.1.elapsed().as_secs_f64()
+                    quiet_for.as_secs_f64()
                 ))
             })
         });
@@ -225,12 +240,16 @@ impl Run<'_> {
 
     /// Adds to a stalled group's failure the records waiting and the offsets committed.
     async fn with_waiting_records(&self, failure: Failure, group: &str, topic: &str) -> Failure {
-        let mut per_partition = std::collections::BTreeMap::<i32, usize>::new();
-        for record in self.records(topic).await.unwrap_or_default() {
-            *per_partition.entry(record.partition).or_default() += 1;
-        }
+        // The checker's topics start at offset 0 and lose nothing: a partition's end offset
+        // is the number of records in it.
+        let ends = self.end_offsets(topic).await.unwrap_or_default();
+        let holding: Vec<(i32, i64)> = ends
+            .iter()
+            .filter(|(_, end)| **end > 0)
+            .map(|(p, end)| (*p, *end))
+            .collect();
         let committed = self.committed(group, topic).await.unwrap_or_default();
-        let holds = per_partition
+        let holds = holding
             .iter()
             .map(|(p, n)| format!("partition {p}: {n}"))
             .collect::<Vec<_>>()
@@ -239,12 +258,11 @@ impl Run<'_> {
             .iter()
             .filter_map(|(p, o)| o.map(|o| format!("partition {p} at {o}")))
             .collect::<Vec<_>>();
-        let ends = self.end_offsets(topic).await.unwrap_or_default();
         // A committed offset is the next one to read: at the end, every record was received.
-        let all_received = !per_partition.is_empty()
-            && per_partition
-                .keys()
-                .all(|p| committed.get(p).copied().flatten() == ends.get(p).copied());
+        let all_received = !holding.is_empty()
+            && holding
+                .iter()
+                .all(|(p, end)| committed.get(p).copied().flatten() == Some(*end));
         let failure = failure.detail(format!(
             "the topic holds records ({holds}); the group has committed {}",
             if commits.is_empty() {
