@@ -101,7 +101,7 @@ pub struct Run<'b> {
     // Processes the checker killed on purpose, or expects to end on their own: their end is
     // not the lab's fault.
     // Behind a lock, so that waits running side by side can each kill at their moment.
-    killed: std::sync::Mutex<Vec<ProcessId>>,
+    expected_ends: std::sync::Mutex<Vec<ProcessId>>,
     // When the run began, and the checker's notes on it (signals sent, broker events seen):
     // for the timeline.
     began: std::time::Instant,
@@ -123,7 +123,7 @@ impl<'b> Run<'b> {
             step: None,
             events: Arc::new(Notify::new()),
             processes: Vec::new(),
-            killed: std::sync::Mutex::new(Vec::new()),
+            expected_ends: std::sync::Mutex::new(Vec::new()),
             began: std::time::Instant::now(),
             marks: std::sync::Mutex::new(Vec::new()),
         }
@@ -294,12 +294,15 @@ impl<'b> Run<'b> {
     /// Lets process `id` end on its own with any exit status, as a fenced consumer must:
     /// its end is then not a crash. The scenario checks how it ended.
     pub fn expect_end(&self, id: ProcessId) {
-        self.killed.lock().expect("killed poisoned").push(id);
+        self.expected_ends
+            .lock()
+            .expect("expected_ends poisoned")
+            .push(id);
     }
 
     /// Kills process `id` outright (SIGKILL): a crash, as far as Kafka can tell.
     pub fn kill(&self, id: ProcessId) {
-        self.killed.lock().expect("killed poisoned").push(id);
+        self.expect_end(id);
         self.mark_signal(id, nix::sys::signal::Signal::SIGKILL);
         self.process(id).kill();
     }
@@ -365,9 +368,9 @@ impl<'b> Run<'b> {
                     .detail("Print one line per event of the lab's output contract, not per poll."));
             }
             if self
-                .killed
+                .expected_ends
                 .lock()
-                .expect("killed poisoned")
+                .expect("expected_ends poisoned")
                 .contains(&ProcessId(index))
             {
                 continue;
