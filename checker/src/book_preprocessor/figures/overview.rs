@@ -305,7 +305,7 @@ fn arrow(svg: &mut Svg, from: (f64, f64), to: (f64, f64), colour: &str, width: &
 }
 
 /// The legend below `y`, wrapped to `width`; returns the picture's height.
-fn draw_legend(svg: &mut Svg, keyed: bool, width: f64, mut y: f64) -> f64 {
+fn draw_legend(svg: &mut Svg, keyed: bool, width: f64, y: f64) -> f64 {
     let keys = if keyed {
         " The producer's key picks the partition, so a key always lands in the same one."
     } else {
@@ -316,14 +316,5 @@ fn draw_legend(svg: &mut Svg, keyed: bool, width: f64, mut y: f64) -> f64 {
          a partition to a member: the member owns it in its group. Each group reads every \
          partition."
     );
-    for line in wrap(&legend, ((width - 24.0) / 5.8) as usize) {
-        svg.text(
-            MARGIN,
-            y + 12.0,
-            &line,
-            &format!("font-size=\"11\" fill=\"{FAINT}\""),
-        );
-        y += 14.0;
-    }
-    y + 10.0
+    svg.legend(MARGIN, y, width, &legend)
 }

@@ -343,7 +343,7 @@ struct Legend {
 
 impl Legend {
     /// Draws the legend below `y`, wrapped to `width`; returns the picture's height.
-    fn draw(&self, svg: &mut Svg, width: f64, mut y: f64) -> f64 {
+    fn draw(&self, svg: &mut Svg, width: f64, y: f64) -> f64 {
         let mut parts = Vec::new();
         if self.request {
             parts.push("solid arrow: a request");
@@ -355,16 +355,7 @@ impl Legend {
             parts.push("red: an error code");
         }
         parts.push("time goes down");
-        for line in wrap(&parts.join(" · "), ((width - 24.0) / 5.8) as usize) {
-            svg.text(
-                MARGIN,
-                y + 12.0,
-                &line,
-                &format!("font-size=\"11\" fill=\"{FAINT}\""),
-            );
-            y += 14.0;
-        }
-        y + 10.0
+        svg.legend(MARGIN, y, width, &parts.join(" · "))
     }
 }
 

@@ -108,6 +108,21 @@ impl Svg {
         );
     }
 
+    /// A legend of small faint text below `y`, wrapped to a picture `width` wide and
+    /// starting at `x`; returns the picture's height under it.
+    pub(super) fn legend(&mut self, x: f64, mut y: f64, width: f64, text: &str) -> f64 {
+        for line in wrap(text, ((width - 24.0) / 5.8) as usize) {
+            self.text(
+                x,
+                y + 12.0,
+                &line,
+                &format!("font-size=\"11\" fill=\"{FAINT}\""),
+            );
+            y += 14.0;
+        }
+        y + 10.0
+    }
+
     pub(super) fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, style: &str) {
         let _ = writeln!(
             self.body,
