@@ -55,12 +55,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     let mut before = Vec::new();
     for trial in &trials {
         let survivors = &trial.members[..MEMBERS - 1];
-        before.push(
-            survivors
-                .iter()
-                .map(|id| (run.owned(*id), run.process(*id).lines().len()))
-                .collect::<Vec<_>>(),
-        );
+        before.push(run.owned_and_printed(survivors));
         run.terminate(trial.members[MEMBERS - 1]);
     }
     for ((trial, before), section) in trials.iter().zip(&before).zip(&mut sections) {

@@ -51,7 +51,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     run.wait_received(&[a, b], &parcels).await?;
 
     run.step(3);
-    let before = snapshot(run, &[a, b]);
+    let before = run.owned_and_printed(&[a, b]);
     let c = start(run, "member C")?;
     check_refusals(run, c).await?;
     wait_split(run, &[a, b, c], patience.formation(1) + reconcile).await?;
@@ -60,7 +60,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     run.wait_received(&[a, b, c], &parcels).await?;
 
     run.step(4);
-    let before = snapshot(run, &[a, b]);
+    let before = run.owned_and_printed(&[a, b]);
     run.terminate(c);
     run.wait_success(c, EVENT_TIMEOUT).await?;
     wait_split(run, &[a, b], reconcile).await?;
@@ -136,13 +136,6 @@ async fn check_refusals(run: &Run<'_>, id: ProcessId) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-/// What each member owns now, and how many lines it had printed.
-fn snapshot(run: &Run<'_>, ids: &[ProcessId]) -> Vec<(Vec<i32>, usize)> {
-    ids.iter()
-        .map(|id| (run.owned(*id), run.process(*id).lines().len()))
-        .collect()
 }
 
 /// Waits until `ids` share the partitions.

@@ -17,6 +17,14 @@ impl Run<'_> {
         (shared && owned.iter().all(|o| !o.is_empty())).then_some(owned)
     }
 
+    /// What each of `ids` owns now, and how many lines it has printed: where to look from
+    /// for what a change of the group made each do.
+    pub fn owned_and_printed(&self, ids: &[ProcessId]) -> Vec<(Vec<i32>, usize)> {
+        ids.iter()
+            .map(|id| (self.owned(*id), self.process(*id).lines().len()))
+            .collect()
+    }
+
     /// Waits until `ids` share the `partitions` partitions, as [`Run::split`] says. Fails
     /// after `ceiling`, with `hint` on how members print their assignments.
     pub async fn wait_split(
