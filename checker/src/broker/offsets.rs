@@ -26,6 +26,12 @@ impl CommitReader {
             .committed_offsets(self.partitions.clone(), Duration::from_secs(5))?;
         Ok(offsets(&committed))
     }
+
+    /// [`CommitReader::read`], off the runtime's threads.
+    pub async fn read_async(self: &std::sync::Arc<Self>) -> Result<BTreeMap<i32, Option<i64>>> {
+        let reader = self.clone();
+        tokio::task::spawn_blocking(move || reader.read()).await?
+    }
 }
 
 impl Broker {

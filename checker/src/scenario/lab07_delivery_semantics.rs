@@ -217,16 +217,12 @@ async fn kill_after_commit(
             .await
             .map_err(|e| run.fail(format!("the checker could not read offsets: {e:#}")))?,
     );
-    let read = || {
-        let reader = reader.clone();
-        async move {
-            tokio::task::spawn_blocking(move || reader.read())
-                .await
-                .map_err(anyhow::Error::from)
-                .and_then(|r| r)
-                .map(|offsets| offsets.get(&0).copied().flatten())
-                .map_err(|e| run.fail(format!("the checker could not read offsets: {e:#}")))
-        }
+    let read = || async {
+        reader
+            .read_async()
+            .await
+            .map(|offsets| offsets.get(&0).copied().flatten())
+            .map_err(|e| run.fail(format!("the checker could not read offsets: {e:#}")))
     };
     let ceiling = Duration::from_millis(lab07::AUTO_COMMIT_INTERVAL_MS * (COMMITS_BEFORE_KILL + 2))
         + patience.reading();
