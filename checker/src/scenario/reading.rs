@@ -2,12 +2,21 @@
 //! from what the broker shows (the group's members and assignments, the topic's records,
 //! the group's committed offsets), as soon as that is conclusive, not at a timeout.
 
+use std::collections::BTreeMap;
 use std::future::pending;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::patience::Patience;
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::consumer_group::GroupReader;
+
+/// How long a stalled group is given to commit what it received: librdkafka's default
+/// auto.commit.interval.ms (5 s), and a second for the commit to reach the broker.
+const AUTO_COMMIT_GRACE: Duration = Duration::from_secs(6);
+
+/// How often the committed offsets are read while waiting for that commit.
+const COMMIT_POLL: Duration = Duration::from_millis(250);
 
 /// How long the programs' count of printed lines has stayed the same.
 struct Quiet {
@@ -24,7 +33,7 @@ impl Quiet {
     }
 
     /// Notes the count `lines` now, and says how long it has not changed.
-    fn after(&mut self, lines: usize) -> std::time::Duration {
+    fn after(&mut self, lines: usize) -> Duration {
         if lines != self.lines {
             *self = Quiet::new(lines);
         }
@@ -238,7 +247,8 @@ impl Run<'_> {
         }
     }
 
-    /// Adds to a stalled group's failure the records waiting and the offsets committed.
+    /// Adds to a stalled group's failure the records waiting and the offsets committed, once
+    /// the group has had [`AUTO_COMMIT_GRACE`] to commit what it received.
     async fn with_waiting_records(&self, failure: Failure, group: &str, topic: &str) -> Failure {
         // The checker's topics start at offset 0 and lose nothing: a partition's end offset
         // is the number of records in it.
@@ -248,7 +258,23 @@ impl Run<'_> {
             .filter(|(_, end)| **end > 0)
             .map(|(p, end)| (*p, *end))
             .collect();
-        let committed = self.committed(group, topic).await.unwrap_or_default();
+        // A member that receives without printing still commits, but auto-commit does so only
+        // every auto.commit.interval.ms: give it that long to show every record was received
+        // before saying they were not.
+        let all_committed = |committed: &BTreeMap<i32, Option<i64>>| {
+            !holding.is_empty()
+                && holding
+                    .iter()
+                    .all(|(p, end)| committed.get(p).copied().flatten() == Some(*end))
+        };
+        let deadline = tokio::time::Instant::now() + AUTO_COMMIT_GRACE;
+        let committed = loop {
+            let committed = self.committed(group, topic).await.unwrap_or_default();
+            if all_committed(&committed) || tokio::time::Instant::now() >= deadline {
+                break committed;
+            }
+            tokio::time::sleep(COMMIT_POLL).await;
+        };
         let holds = holding
             .iter()
             .map(|(p, n)| format!("partition {p}: {n}"))
@@ -259,10 +285,7 @@ impl Run<'_> {
             .filter_map(|(p, o)| o.map(|o| format!("partition {p} at {o}")))
             .collect::<Vec<_>>();
         // A committed offset is the next one to read: at the end, every record was received.
-        let all_received = !holding.is_empty()
-            && holding
-                .iter()
-                .all(|(p, end)| committed.get(p).copied().flatten() == Some(*end));
+        let all_received = all_committed(&committed);
         let failure = failure.detail(format!(
             "the topic holds records ({holds}); the group has committed {}",
             if commits.is_empty() {
