@@ -1,6 +1,7 @@
 //! The embedded broker's front door: a TCP server that passes each client connection
 //! through to the mock cluster, except for the requests answered here (the group APIs,
-//! CreateTopics and DeleteTopics), and keeps the answers in request order.
+//! CreateTopics and DeleteTopics) and completing the answers it cannot give (ListOffsets by
+//! timestamp), and keeps the answers in request order.
 //!
 //! Kafka answers the requests of one connection in the order they were sent, and clients
 //! rely on it (aiokafka checks each answer's correlation id against the oldest request).
@@ -19,6 +20,7 @@ use crate::api_versions::{self, API_VERSIONS};
 use crate::fetch_wait;
 use crate::group::messages::{Client, SUPPORTED as GROUP_APIS};
 use crate::group::Coordinator;
+use crate::list_offsets::{self, ByTimestamp, LIST_OFFSETS};
 use crate::topic_admin::{self, Topics, CREATE_TOPICS, DELETE_TOPICS};
 use crate::wire::{read_frame, write_frame, Reader, RequestHeader};
 
@@ -51,11 +53,11 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 /// How a mock answer is changed on its way back.
-#[derive(Clone, Copy)]
 enum Rewrite {
     None,
     ApiVersions(i16),
     Metadata(i16),
+    ListOffsets(ByTimestamp),
 }
 
 /// Serves one client connection until either side closes it.
@@ -122,6 +124,8 @@ async fn connection(client: TcpStream, peer: SocketAddr, upstream: TcpStream, sh
                     let rewrite = match header.api_key {
                         API_VERSIONS => Rewrite::ApiVersions(header.api_version),
                         METADATA => Rewrite::Metadata(header.api_version),
+                        LIST_OFFSETS => list_offsets::by_timestamp(&header, &mut frame)
+                            .map_or(Rewrite::None, Rewrite::ListOffsets),
                         _ => Rewrite::None,
                     };
                     upstream_slots
@@ -150,11 +154,21 @@ async fn connection(client: TcpStream, peer: SocketAddr, upstream: TcpStream, sh
                     let ranges: Vec<(i16, i16, i16)> = GROUP_APIS
                         .iter()
                         .chain(topic_admin::SUPPORTED.iter())
+                        .chain([list_offsets::SUPPORTED].iter())
                         .copied()
                         .collect();
                     frame = api_versions::override_ranges(frame, version, &ranges);
                 }
                 Rewrite::Metadata(version) => topic_admin::name_controller(&mut frame, version),
+                Rewrite::ListOffsets(query) => {
+                    // The search reads the mock on a connection of its own; the answers
+                    // behind this one are not held up, and the writer keeps their order.
+                    let upstream = shared.upstream;
+                    tokio::spawn(async move {
+                        let _ = slot.send(list_offsets::answer(frame, &query, upstream).await);
+                    });
+                    continue;
+                }
                 Rewrite::None => {}
             }
             let _ = slot.send(frame);

@@ -95,7 +95,8 @@ impl<'a> Reader<'a> {
         Reader { bytes, position: 0 }
     }
 
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+    /// The next `n` bytes.
+    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let end = self.position.checked_add(n)?;
         let slice = self.bytes.get(self.position..end)?;
         self.position = end;
@@ -173,6 +174,19 @@ impl<'a> Reader<'a> {
             }
         }
         None
+    }
+
+    /// A VARINT or VARLONG (zigzag-encoded), as inside record batches.
+    pub fn varint(&mut self) -> Option<i64> {
+        let raw = self.uvarint()?;
+        Some((raw >> 1) as i64 ^ -((raw & 1) as i64))
+    }
+
+    /// Everything not read yet.
+    pub fn rest(&mut self) -> &'a [u8] {
+        let rest = &self.bytes[self.position.min(self.bytes.len())..];
+        self.position = self.bytes.len();
+        rest
     }
 
     /// A COMPACT_NULLABLE_STRING.
@@ -278,6 +292,16 @@ impl Writer {
     pub fn array(&mut self, length: usize) {
         self.i32(length as i32);
     }
+
+    /// A VARINT or VARLONG (zigzag-encoded), as inside record batches.
+    pub fn varint(&mut self, value: i64) {
+        let mut raw = ((value << 1) ^ (value >> 63)) as u64;
+        while raw >= 0x80 {
+            self.0.push((raw as u8 & 0x7f) | 0x80);
+            raw >>= 7;
+        }
+        self.0.push(raw as u8);
+    }
 }
 
 #[cfg(test)]
@@ -295,6 +319,9 @@ mod tests {
         out.nullable_string(None);
         out.bytes(&[1, 2, 3]);
         out.array(2);
+        for value in [0, -1, 1, 300, -70_000, i64::MAX, i64::MIN] {
+            out.varint(value);
+        }
         let mut reader = Reader::new(&out.0);
         assert_eq!(reader.i8(), Some(-3));
         assert_eq!(reader.i16(), Some(-2));
@@ -304,6 +331,9 @@ mod tests {
         assert_eq!(reader.nullable_string(), Some(None));
         assert_eq!(reader.bytes(), Some(vec![1, 2, 3]));
         assert_eq!(reader.array(), Some(2));
+        for value in [0, -1, 1, 300, -70_000, i64::MAX, i64::MIN] {
+            assert_eq!(reader.varint(), Some(value));
+        }
         assert!(reader.is_done());
         assert_eq!(
             reader.i8(),

@@ -53,6 +53,7 @@ fn an_aiokafka_group_behaves_as_on_kafka() {
         "survivor owns both partitions",
         "commit was accepted",
         "lists and describes the group",
+        "offsets_for_times finds the first record",
     ] {
         assert!(stdout.contains(check), "missing check {check:?}:\n{stdout}");
     }

@@ -94,6 +94,22 @@ async def main():
         raise SystemExit(f"FAIL: the group is not Stable: {text}")
     print("ok: the admin client lists and describes the group")
     await admin.close()
+
+    # ListOffsets by timestamp: the first offset whose record is at or after the time.
+    later = int(time.time() * 1000) + 1_000_000
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP)
+    await producer.start()
+    for i, stamp in enumerate([later, later + 1000]):
+        await producer.send_and_wait(TOPIC, f"late {i}".encode(), partition=0, timestamp_ms=stamp)
+    await producer.stop()
+    tp = TopicPartition(TOPIC, 0)
+    found = await first.offsets_for_times({tp: later + 500})
+    if found[tp] is None or (found[tp].offset, found[tp].timestamp) != (3, later + 1000):
+        raise SystemExit(f"FAIL: offsets_for_times at {later + 500} gave {found}")
+    beyond = await first.offsets_for_times({tp: later + 2000})
+    if beyond[tp] is not None:
+        raise SystemExit(f"FAIL: offsets_for_times past the last record gave {beyond}")
+    print("ok: offsets_for_times finds the first record at or after the time")
     await first.stop()
 
 
