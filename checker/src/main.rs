@@ -191,6 +191,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     key: key.clone(),
                     partition: *partition,
                     payload: message.clone(),
+                    timestamp: None,
                 })
                 .collect();
             for sent in broker::records::produce(&bootstrap, topic, &records).await? {

@@ -258,6 +258,7 @@ async fn a_container_serves_on_loopback_only_and_is_removed_after_the_run() {
             key: Some(format!("k{i}")),
             partition: Some(i % 2),
             payload: format!("v{i}"),
+            timestamp: None,
         })
         .collect();
     let sent = broker.produce(topic, &outgoing).await.unwrap();

@@ -21,6 +21,8 @@ pub struct Outgoing {
     pub partition: Option<i32>,
     /// Message value, as text.
     pub payload: String,
+    /// Its timestamp (CreateTime), in milliseconds since the epoch; `None`: when it is sent.
+    pub timestamp: Option<i64>,
 }
 
 /// A record as the broker stores it.
@@ -66,6 +68,9 @@ pub async fn produce(bootstrap: &str, topic: &str, records: &[Outgoing]) -> Resu
         }
         if let Some(partition) = record.partition {
             future = future.partition(partition);
+        }
+        if let Some(timestamp) = record.timestamp {
+            future = future.timestamp(timestamp);
         }
         let delivery = producer
             .send(future, Duration::from_secs(10))
@@ -153,11 +158,13 @@ mod tests {
                 key: None,
                 partition: Some(1),
                 payload: "b".into(),
+                timestamp: None,
             },
             Outgoing {
                 key: Some("k".into()),
                 partition: Some(0),
                 payload: "a".into(),
+                timestamp: None,
             },
         ];
         let sent = broker.produce("t-records", &outgoing).await.unwrap();

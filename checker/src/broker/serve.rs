@@ -46,6 +46,7 @@ mod tests {
             key: Some("k".into()),
             partition: Some(2),
             payload: "v".into(),
+            timestamp: None,
         };
         broker.produce("t-serve-abcdef12", &[record]).await.unwrap();
         let stored = broker.records("t-serve-abcdef12").await.unwrap();

@@ -150,6 +150,7 @@ async fn produce_orders(run: &Run<'_>, topic: &str) -> Result<Vec<Stored>, Failu
             key: None,
             partition: Some(i % PARTITIONS),
             payload: format!("order{}-{}", i + 1, run.nonce()),
+            timestamp: None,
         })
         .collect();
     run.produce(topic, &outgoing).await

@@ -173,6 +173,7 @@ async fn produce(
             key: None,
             partition: Some(id % CONSUMERS as i32),
             payload: format!("{{\"id\":\"{id}-{}\"}}", run.nonce()),
+            timestamp: None,
         })
         .collect();
     let stored = run.produce(topic, &outgoing).await?;
@@ -198,6 +199,7 @@ async fn produce_malformed(run: &Run<'_>, topic: &str) -> Result<Stored, Failure
         key: None,
         partition: Some(0),
         payload: format!("job {} <- not JSON", run.nonce()),
+        timestamp: None,
     };
     let mut stored = run.produce(topic, &[outgoing]).await?;
     Ok(stored.remove(0))

@@ -140,6 +140,7 @@ async fn pay(run: &Run<'_>, trial: &mut Trial, patience: Patience) -> Result<(),
             key: None,
             partition: Some(0),
             payload: format!("payment{}-{}", i + 1, run.nonce()),
+            timestamp: None,
         })
         .collect();
     trial.payments = run.produce(&trial.topic, &outgoing).await?;

@@ -123,6 +123,7 @@ async fn produce(
             key: None,
             partition: Some(*partition),
             payload: format!("{name}-{} {}", run.nonce(), takes.as_millis()),
+            timestamp: None,
         })
         .collect();
     Ok(run

@@ -205,6 +205,7 @@ async fn produce(run: &Run<'_>, topic: &str, batch: i32) -> Result<Vec<Stored>, 
             key: None,
             partition: Some(i % PARTITIONS),
             payload: format!("view{batch}.{}-{}", i + 1, run.nonce()),
+            timestamp: None,
         })
         .collect();
     run.produce(topic, &outgoing).await

@@ -184,6 +184,7 @@ async fn produce(run: &Run<'_>, topic: &str, batch: usize) -> Result<Vec<Stored>
             key: None,
             partition: Some((i % PARTITIONS) as i32),
             payload: format!("parcel{batch}.{}-{}", i + 1, run.nonce()),
+            timestamp: None,
         })
         .collect();
     run.produce(topic, &outgoing).await

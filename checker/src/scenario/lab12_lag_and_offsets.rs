@@ -1,7 +1,7 @@
 //! Lab 12: a tool for a group's offsets. It must report each partition's committed offset,
-//! end offset and lag as the broker holds them; move the offsets to the earliest and by a
-//! shift (kept within each partition) while the group is empty; and refuse, changing
-//! nothing, while the group has a member.
+//! end offset and lag as the broker holds them; move the offsets to the earliest, to a time
+//! and by a shift (kept within each partition) while the group is empty; and refuse,
+//! changing nothing, while the group has a member.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -17,12 +17,52 @@ use crate::process::Launch;
 const RECORDS: [i32; 3] = [5, 3, 0];
 /// What the group has committed before the tool runs: partition 2 nothing.
 const COMMITTED: [(i32, i64); 2] = [(0, 2), (1, 3)];
+/// How far apart in time each partition's records are: a minute on partition 0, half a
+/// minute on partition 1, so that one time falls on different offsets.
+const SPACING_MS: [i64; 3] = [60_000, 30_000, 0];
+/// How long before the run the first record of each partition is stamped.
+const HISTORY: Duration = Duration::from_secs(3600);
+
+/// A reset the tool is asked for, and where it must leave partitions 0, 1 and 2.
+struct Reset {
+    args: Vec<String>,
+    /// How the transcript names it: the same in every run, unlike a time.
+    named: String,
+    expected: [i64; 3],
+}
+
+impl Reset {
+    fn new(args: &[&str], expected: [i64; 3]) -> Reset {
+        Reset {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            named: format!("reset {}", args.join(" ")),
+            expected,
+        }
+    }
+
+    /// `--to-datetime` the time `after` the first record of each partition.
+    fn to_datetime(first: i64, after: Duration, expected: [i64; 3]) -> Reset {
+        let time = std::time::UNIX_EPOCH + Duration::from_millis(first as u64) + after;
+        Reset {
+            args: vec![
+                "--to-datetime".to_string(),
+                humantime::format_rfc3339_millis(time).to_string(),
+            ],
+            named: format!("reset --to-datetime <first record + {} s>", after.as_secs()),
+            expected,
+        }
+    }
+}
 
 /// Plays the scenario.
 pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     run.step(1);
     let topic = run.topic(lab12::TOPIC).await?;
     let group = run.unique(lab12::GROUP);
+    // A whole second, so the times the tool is given are too.
+    let first = (std::time::SystemTime::now() - HISTORY)
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64 * 1000);
     let outgoing: Vec<Outgoing> = RECORDS
         .iter()
         .enumerate()
@@ -31,6 +71,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
             key: None,
             partition: Some(partition),
             payload: format!("invoice{partition}.{i}-{}", run.nonce()),
+            timestamp: Some(first + i64::from(i) * SPACING_MS[partition as usize]),
         })
         .collect();
     run.produce(&topic, &outgoing).await?;
@@ -46,19 +87,27 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     ];
 
     run.step(2);
-    for (args, expected) in [
-        (vec!["--shift-by", "-1"], [1, 2, 0]),
-        (vec!["--shift-by", "10"], [5, 3, 0]),
-        (vec!["--to-earliest"], [0, 0, 0]),
+    // Each leaves the offsets elsewhere than the one before, so doing nothing fails.
+    // Partition 0's records are a minute apart, partition 1's half a minute, partition 2 has
+    // none: 150 s in is offset 3 on partition 0 and later than all of partition 1 (its end,
+    // 3); 60 s in is exactly the time of offset 1 and offset 2.
+    for reset in [
+        Reset::new(&["--shift-by", "-1"], [1, 2, 0]),
+        Reset::new(&["--shift-by", "10"], [5, 3, 0]),
+        Reset::new(&["--to-earliest"], [0, 0, 0]),
+        Reset::to_datetime(first, Duration::from_secs(150), [3, 3, 0]),
+        Reset::to_datetime(first, Duration::from_secs(60), [1, 2, 0]),
     ] {
         let mut call = vec!["reset", group.as_str()];
-        call.extend(args.iter().copied());
-        let what = format!("reset {}", args.join(" "));
+        call.extend(reset.args.iter().map(String::as_str));
+        let what = format!("reset {}", reset.args.join(" "));
         let lines = tool(run, &topic, &call, &what).await?;
-        check_reset(run, &group, &topic, &what, &lines, &expected).await?;
+        check_reset(run, &group, &topic, &what, &lines, &reset.expected).await?;
         section.push(format!(
-            "{what}: {}",
-            expected
+            "{}: {}",
+            reset.named,
+            reset
+                .expected
                 .iter()
                 .enumerate()
                 .map(|(p, o)| format!("partition {p} at {o}"))
@@ -165,12 +214,16 @@ async fn check_reset(
         .collect();
     if lines != printed {
         return Err(run
-            .fail(format!("`{what}` printed other offsets than the reset should give"))
+            .fail(format!(
+                "`{what}` printed other offsets than the reset should give"
+            ))
             .detail(crate::diff::render(&printed.join("\n"), &lines.join("\n")))
             .detail(
-                "The earliest offset is the partition's low watermark. A shift moves the committed \
-                 offset (or the earliest, where none is committed) and stays within the low and \
-                 high watermarks.",
+                "The earliest offset is the partition's low watermark. A time gives, per \
+                 partition, the first offset whose record is stamped at or after it \
+                 (offsets_for_times), and the end offset (high watermark) where no record is that \
+                 late, as kafka-consumer-groups does. A shift moves the committed offset (or the \
+                 earliest, where none is committed) and stays within the low and high watermarks.",
             ));
     }
     let committed = run.committed(group, topic).await?;

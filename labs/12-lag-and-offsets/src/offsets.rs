@@ -14,16 +14,26 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 pub enum Target {
     /// To the first offset still in each partition.
     Earliest,
+    /// To the first record whose timestamp is at or after this time, in milliseconds since
+    /// the epoch; where no record is that late, to the end of the partition.
+    Datetime(i64),
     /// By `n` from the committed offset (from the earliest, where nothing is committed),
     /// kept within the partition.
     ShiftBy(i64),
 }
 
 impl Target {
-    /// Reads `--to-earliest` or `--shift-by N`.
+    /// Reads `--to-earliest`, `--to-datetime <RFC 3339 time in UTC>` or `--shift-by N`.
     pub fn parse(args: &[&str]) -> Option<Target> {
         match args {
             ["--to-earliest"] => Some(Target::Earliest),
+            ["--to-datetime", time] => {
+                let time = humantime::parse_rfc3339(time).ok()?;
+                let since_epoch = time.duration_since(std::time::UNIX_EPOCH).ok()?;
+                i64::try_from(since_epoch.as_millis())
+                    .ok()
+                    .map(Target::Datetime)
+            }
             ["--shift-by", n] => n.parse().ok().map(Target::ShiftBy),
             _ => None,
         }
@@ -115,8 +125,9 @@ impl Tool {
     /// Commits, for every partition of the topic, the offset `target` names, and returns
     /// them.
     pub fn reset(&self, target: Target) -> Vec<(i32, i64)> {
-        // TODO: work out each partition's new offset from its watermarks and the group's
-        // committed offset, and commit them all in one request.
+        // TODO: work out each partition's new offset from its watermarks, the group's
+        // committed offset, or (for a time) the first offset at or after it, which the broker
+        // finds (offsets_for_times); then commit them all in one request.
         let _ = (
             target,
             CommitMode::Sync,

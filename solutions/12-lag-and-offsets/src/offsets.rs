@@ -14,16 +14,26 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 pub enum Target {
     /// To the first offset still in each partition.
     Earliest,
+    /// To the first record whose timestamp is at or after this time, in milliseconds since
+    /// the epoch; where no record is that late, to the end of the partition.
+    Datetime(i64),
     /// By `n` from the committed offset (from the earliest, where nothing is committed),
     /// kept within the partition.
     ShiftBy(i64),
 }
 
 impl Target {
-    /// Reads `--to-earliest` or `--shift-by N`.
+    /// Reads `--to-earliest`, `--to-datetime <RFC 3339 time in UTC>` or `--shift-by N`.
     pub fn parse(args: &[&str]) -> Option<Target> {
         match args {
             ["--to-earliest"] => Some(Target::Earliest),
+            ["--to-datetime", time] => {
+                let time = humantime::parse_rfc3339(time).ok()?;
+                let since_epoch = time.duration_since(std::time::UNIX_EPOCH).ok()?;
+                i64::try_from(since_epoch.as_millis())
+                    .ok()
+                    .map(Target::Datetime)
+            }
             ["--shift-by", n] => n.parse().ok().map(Target::ShiftBy),
             _ => None,
         }
@@ -133,6 +143,10 @@ impl Tool {
     /// these, and Kafka refuses a commit from outside while the group has members.
     pub fn reset(&self, target: Target) -> Vec<(i32, i64)> {
         let committed = self.committed();
+        let by_time = match target {
+            Target::Datetime(time) => self.offsets_for_time(time),
+            _ => Vec::new(),
+        };
         let mut moves = Vec::new();
         let mut list = TopicPartitionList::new();
         for &partition in &self.partitions {
@@ -146,6 +160,13 @@ impl Tool {
                 .and_then(|(_, o)| *o);
             let offset = match target {
                 Target::Earliest => low,
+                // Where no record is that late, the end, as kafka-consumer-groups does
+                // ("Falling back to latest known offset").
+                Target::Datetime(_) => by_time
+                    .iter()
+                    .find(|(p, _)| *p == partition)
+                    .and_then(|(_, o)| *o)
+                    .unwrap_or(high),
                 Target::ShiftBy(n) => (current.unwrap_or(low) + n).clamp(low, high),
             };
             list.add_partition_offset(&self.topic, partition, Offset::Offset(offset))
@@ -156,6 +177,29 @@ impl Tool {
             .commit(&list, CommitMode::Sync)
             .expect("the broker refused the new offsets");
         moves
+    }
+
+    /// For each partition of the topic, the offset of its first record whose timestamp is at
+    /// or after `time` (ms since the epoch), as the broker finds it (ListOffsets by
+    /// timestamp); `None` where no record is that late.
+    fn offsets_for_time(&self, time: i64) -> Vec<(i32, Option<i64>)> {
+        let mut list = TopicPartitionList::new();
+        for &partition in &self.partitions {
+            list.add_partition_offset(&self.topic, partition, Offset::Offset(time))
+                .expect("a valid timestamp");
+        }
+        let found = self
+            .consumer
+            .offsets_for_times(list, TIMEOUT)
+            .expect("offsets for times request failed");
+        found
+            .elements()
+            .iter()
+            .map(|e| match e.offset() {
+                Offset::Offset(o) => (e.partition(), Some(o)),
+                _ => (e.partition(), None),
+            })
+            .collect()
     }
 
     /// The group's committed offset on each partition of the topic (`None`: nothing).

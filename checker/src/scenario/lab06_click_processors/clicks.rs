@@ -25,6 +25,7 @@ pub(super) async fn produce(run: &Run<'_>, round: &mut Round) -> Result<(), Fail
             key: None,
             partition: Some(i % PARTITIONS),
             payload: format!("click-{}-{}", first + i + 1, run.nonce()),
+            timestamp: None,
         })
         .collect();
     let stored = run.produce(&round.topic, &outgoing).await?;
