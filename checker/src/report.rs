@@ -166,6 +166,7 @@ mod tests {
             took: Duration::from_millis(1500),
             measurements: Vec::new(),
             timeline: Vec::new(),
+            nonce: String::new(),
         }
     }
 

@@ -42,6 +42,8 @@ pub struct Outcome {
     /// Every line the lab's processes printed, with the checker's signals and their exits,
     /// as `<seconds> <lane>: <event>`.
     pub timeline: Vec<String>,
+    /// The run's nonce, part of its topics, groups and payloads (empty: nothing ran).
+    pub nonce: String,
 }
 
 /// What playing a scenario gave.
@@ -55,6 +57,8 @@ pub struct Played {
     pub measurements: Vec<Measurement>,
     /// What happened, process by process, in time order.
     pub timeline: Vec<String>,
+    /// The run's nonce.
+    pub nonce: String,
 }
 
 impl Verdict {
@@ -111,6 +115,7 @@ pub async fn check(
                 took: started.elapsed(),
                 measurements: Vec::new(),
                 timeline: Vec::new(),
+                nonce: String::new(),
             })
         }
     };
@@ -134,6 +139,7 @@ pub async fn judge(lab: &LabInfo, broker: &Broker, binary: PathBuf, settings: Se
         transcript,
         measurements,
         timeline,
+        nonce,
     } = play(lab, broker, binary).await;
     let verdict = match result {
         Err(failure) => Verdict::Failed(failure),
@@ -148,6 +154,7 @@ pub async fn judge(lab: &LabInfo, broker: &Broker, binary: PathBuf, settings: Se
         took: started.elapsed(),
         measurements,
         timeline,
+        nonce,
     }
 }
 
@@ -183,6 +190,7 @@ pub async fn play(lab: &LabInfo, broker: &Broker, binary: PathBuf) -> Played {
         transcript: run.transcript.render(run.nonce()),
         measurements: std::mem::take(&mut run.measurements),
         timeline: run.timeline(),
+        nonce: run.nonce().to_string(),
     }
 }
 

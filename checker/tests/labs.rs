@@ -40,7 +40,11 @@ async fn solution_passes(number: usize) {
         panic!("solution of lab {number} failed: {failure:#?}");
     }
     assert!(outcome.passed(), "{:?}", outcome.verdict);
-    let transcript = outcome.transcript.expect("a passing run has a transcript");
+    let transcript = outcome
+        .transcript
+        .clone()
+        .expect("a passing run has a transcript");
+    keep_timeline(&lab, &transcript, &outcome);
     insta::with_settings!({
         snapshot_path => "../snapshots",
         prepend_module_to_snapshot => false,
@@ -51,6 +55,37 @@ async fn solution_passes(number: usize) {
     // `checker verify` reads the same file without insta: both must agree.
     let expected = snapshot::expected(&lab.dir()).expect("snapshot recorded");
     assert!(snapshot::matches(&expected, &transcript));
+}
+
+/// The book draws its timelines from the run that recorded each reviewed snapshot. When
+/// this run is about to change the snapshot (insta writes it, or a `.snap.new` to review),
+/// or `RECORD_TIMELINES` is set, its timeline is recorded; otherwise the recorded one must
+/// belong to the snapshot as it is, or the pictures would show a story the checker no
+/// longer tells.
+fn keep_timeline(lab: &LabInfo, transcript: &str, outcome: &Outcome) {
+    let dir = lab.dir();
+    let unchanged = snapshot::expected(&dir).is_some_and(|e| snapshot::matches(&e, transcript));
+    if !unchanged || std::env::var_os("RECORD_TIMELINES").is_some() {
+        snapshot::record_timeline(&dir, transcript, &outcome.timeline, &outcome.nonce)
+            .expect("timeline written");
+        return;
+    }
+    let recorded = snapshot::recorded_timeline(&dir).unwrap_or_else(|| {
+        panic!(
+            "{} is missing: record it with RECORD_TIMELINES=1 cargo test -p checker --test labs lab{:02}_solution",
+            snapshot::timeline_path(&dir).display(),
+            lab.number
+        )
+    });
+    assert_eq!(
+        recorded.snapshot,
+        snapshot::fingerprint(transcript),
+        "{} was recorded with another snapshot: record it again with RECORD_TIMELINES=1 \
+         cargo test -p checker --test labs lab{:02}_solution",
+        snapshot::timeline_path(&dir).display(),
+        lab.number
+    );
+    assert!(!recorded.lines.is_empty(), "an empty recorded timeline");
 }
 
 async fn starter_fails(number: usize) {
