@@ -25,8 +25,13 @@
 //! `<seconds> <lane>: <event>`, where the event is a line of the lab contract:
 //! `assigned [..]` / `revoked [..]` (ownership bands), `received|processed|sent <x>
 //! partition=<p>` (a dot), `started id=<id> partition=<p>` and `committed id=<id> ...`
-//! (a bar from start to commit), `exited` (the process is gone), or `! <note>` (a marker,
-//! such as a signal). `until:` sets the end of the time axis.
+//! (a bar from start to commit; `finished <label> ...` ends the bar of that label too),
+//! `exited` (the process is gone), or `! <note>` (a marker, such as a signal). `until:` sets
+//! the end of the time axis. The lines may instead come from a run the checker recorded
+//! with a lab's reviewed snapshot, `source: <path>/checker/snapshots/<lab>.timeline`, with
+//! `lanes: <lane> as <name> | ...` picking and renaming the lanes to draw, and
+//! `omit: <word> | ...` leaving out the events that start with those words (a recorded
+//! line no picture draws is a marker).
 //!
 //! **`kind: log`**: a topic's partitions as logs. Data lines are
 //! `<verb> <label> [key=<k>] partition=<p> offset=<o>`, or they come from
@@ -129,7 +134,7 @@ struct Block<'a> {
     data: Vec<(usize, &'a str)>,
 }
 
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 15] = [
     "kind",
     "title",
     "partitions",
@@ -143,6 +148,8 @@ const KEYS: [&str; 13] = [
     "producer",
     "topic",
     "group",
+    "lanes",
+    "omit",
 ];
 
 impl<'a> Block<'a> {
@@ -195,7 +202,7 @@ fn render(body: &[&str], chapter_dir: &Path) -> Result<String> {
         .context("a figure needs a `title:` line")?;
     let svg = match block.get("kind") {
         Some("assignment") => assignment::draw(&block, title)?,
-        Some("timeline") => timeline::draw(&block, title)?,
+        Some("timeline") => timeline::draw(&block, title, chapter_dir)?,
         Some("log") => log::draw(&block, title, chapter_dir)?,
         Some("sequence") => sequence::draw(&block, title)?,
         Some("overview") => overview::draw(&block, title, chapter_dir)?,
@@ -312,6 +319,52 @@ mod tests {
             format!("{error:#}").contains("has no lines in section"),
             "{error:#}"
         );
+    }
+
+    #[test]
+    fn a_timeline_draws_the_chosen_lanes_of_a_recorded_run() {
+        let dir = std::env::temp_dir().join(format!("recorded-run-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("09.timeline"),
+            "# snapshot fingerprint: 0123\n\
+             0.71 instance-b: assigned [2, 3]\n\
+             0.71 instance-a: assigned [0, 1]\n\
+             0.81 other: assigned [0]\n\
+             3.48 instance-a: fenced\n\
+             3.48 instance-b: refused session.timeout.ms\n\
+             3.48 instance-a: exited\n",
+        )
+        .unwrap();
+        let block = |lanes: &str| {
+            format!(
+                "```lab-figure\nkind: timeline\ntitle: t\nsource: 09.timeline\nlanes: {lanes}\nomit: refused\n```\n"
+            )
+        };
+        let out = replace_figures(&block("instance-a as A | instance-b as B"), &dir).unwrap();
+        let (a, b) = (out.find(">A</text>"), out.find(">B</text>"));
+        assert!(
+            a.is_some() && b.is_some() && a < b,
+            "lanes in the order listed: {out}"
+        );
+        assert!(
+            !out.contains(">other</text>"),
+            "an unchosen lane is drawn: {out}"
+        );
+        assert!(
+            out.contains("fenced"),
+            "a recorded line no picture draws is a marker: {out}"
+        );
+        assert!(!out.contains("refused"), "an omitted line is drawn: {out}");
+        let error = replace_figures(&block("instance-c as C"), &dir).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("no events in lane"),
+            "{error:#}"
+        );
+        // Hand-written data lines stay strict.
+        let error = figure("kind: timeline\ntitle: t\n0.1 A: fenced").unwrap_err();
+        assert!(format!("{error:#}").contains("unknown event"), "{error:#}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// The x of every lifeline and the tip of every arrowhead in a drawn figure.

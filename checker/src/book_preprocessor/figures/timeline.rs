@@ -4,6 +4,7 @@
 mod lanes;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use anyhow::{bail, Result};
 
@@ -23,8 +24,8 @@ const LANE_PAD: f64 = 10.0;
 const TOP: f64 = 12.0;
 
 /// Draws a timeline figure.
-pub(super) fn draw(block: &Block<'_>, title: &str) -> Result<String> {
-    let (lanes, last) = parse_lanes(block)?;
+pub(super) fn draw(block: &Block<'_>, title: &str, chapter_dir: &Path) -> Result<String> {
+    let (lanes, last) = parse_lanes(block, chapter_dir)?;
     let until: f64 = block.number("until")?.unwrap_or(last.ceil().max(1.0));
     if until < last {
         bail!("until: {until} is before the last event at {last}");
@@ -71,7 +72,7 @@ impl Legend {
             legend.push("dot: a message");
         }
         if self.bar {
-            legend.push("bar: one message, from start of processing to commit");
+            legend.push("bar: one message, from start of processing to its commit (or finish)");
         }
         if !legend.is_empty() {
             svg.text(
@@ -94,7 +95,7 @@ struct Strips {
 }
 
 impl Strips {
-    fn new(lane: &Lane<'_>, top: f64) -> Strips {
+    fn new(lane: &Lane, top: f64) -> Strips {
         let mut partitions: Vec<usize> = lane
             .events
             .iter()
@@ -119,7 +120,7 @@ impl Strips {
 }
 
 /// Draws `lane` from `top`, noting in `legend` which marks it used; returns its height.
-fn draw_lane(svg: &mut Svg, scale: &Scale, lane: &Lane<'_>, top: f64, legend: &mut Legend) -> f64 {
+fn draw_lane(svg: &mut Svg, scale: &Scale, lane: &Lane, top: f64, legend: &mut Legend) -> f64 {
     let strips = Strips::new(lane, top);
     draw_background(svg, scale, lane, &strips);
     for (p, start, end) in bands(lane, scale.until) {
@@ -142,7 +143,7 @@ fn draw_lane(svg: &mut Svg, scale: &Scale, lane: &Lane<'_>, top: f64, legend: &m
 }
 
 /// The lane, the time after its process is gone, its name and its partitions' labels.
-fn draw_background(svg: &mut Svg, scale: &Scale, lane: &Lane<'_>, strips: &Strips) {
+fn draw_background(svg: &mut Svg, scale: &Scale, lane: &Lane, strips: &Strips) {
     let (y, lane_h) = (strips.top, strips.height);
     svg.rect(
         GUTTER,
@@ -161,7 +162,7 @@ fn draw_background(svg: &mut Svg, scale: &Scale, lane: &Lane<'_>, strips: &Strip
             &format!("font-size=\"10\" fill=\"{FAINT}\" font-style=\"italic\""),
         );
     }
-    svg.text(8.0, y + LANE_PAD + 13.0, lane.name, "font-weight=\"bold\"");
+    svg.text(8.0, y + LANE_PAD + 13.0, &lane.name, "font-weight=\"bold\"");
     for &p in &strips.partitions {
         svg.text(
             GUTTER - 8.0,
@@ -175,7 +176,7 @@ fn draw_background(svg: &mut Svg, scale: &Scale, lane: &Lane<'_>, strips: &Strip
 /// Ownership bands, `(partition, from, to)`: assigned adds partitions, revoked removes them
 /// (for the eager protocol the lists are whole assignments, for the cooperative one the
 /// changes), and the process exiting ends them all.
-fn bands(lane: &Lane<'_>, until: f64) -> Vec<(usize, f64, f64)> {
+fn bands(lane: &Lane, until: f64) -> Vec<(usize, f64, f64)> {
     let mut open: BTreeMap<usize, f64> = BTreeMap::new();
     let mut bands = Vec::new();
     for (t, event) in &lane.events {
@@ -242,7 +243,7 @@ impl Bar {
 }
 
 /// The lane's processing bars: committed ones in commit order, then those still open.
-fn bars(lane: &Lane<'_>, until: f64) -> Vec<Bar> {
+fn bars(lane: &Lane, until: f64) -> Vec<Bar> {
     let mut started: Vec<(String, usize, f64)> = Vec::new();
     let mut bars = Vec::new();
     for (t, event) in &lane.events {
@@ -274,17 +275,24 @@ fn bars(lane: &Lane<'_>, until: f64) -> Vec<Bar> {
     bars
 }
 
-/// Draws the lane's messages as dots, nudged apart when they would overlap; returns whether
-/// there were any.
-fn draw_messages(svg: &mut Svg, scale: &Scale, lane: &Lane<'_>, strips: &Strips) -> bool {
+/// The distance between the centres of two dots on one strip, at least: they touch.
+const DOT_GAP: f64 = 11.0;
+/// The width of a character of a dot's label (9 px type), for keeping labels apart.
+const LABEL_CHAR_W: f64 = 5.0;
+
+/// Draws the lane's messages as dots, nudged apart when they would overlap, each labelled
+/// where the label has room (a recorded run's bursts would print over each other); returns
+/// whether there were any.
+fn draw_messages(svg: &mut Svg, scale: &Scale, lane: &Lane, strips: &Strips) -> bool {
     let mut any = false;
-    let mut next_free: BTreeMap<usize, f64> = BTreeMap::new();
+    let mut next_dot: BTreeMap<usize, f64> = BTreeMap::new();
+    let mut next_label: BTreeMap<usize, f64> = BTreeMap::new();
     for (t, event) in &lane.events {
         if let Event::Message { label, partition } = event {
             any = true;
-            let free = next_free.entry(*partition).or_insert(0.0);
+            let free = next_dot.entry(*partition).or_insert(0.0);
             let cx = scale.x(*t).max(*free);
-            *free = cx + 24.0;
+            *free = cx + DOT_GAP;
             let cy = strips.y(*partition) + STRIP_H / 2.0;
             svg.raw(&format!(
                 "<circle cx=\"{}\" cy=\"{}\" r=\"5\" fill=\"{}\" stroke=\"#333\"/>",
@@ -292,14 +300,26 @@ fn draw_messages(svg: &mut Svg, scale: &Scale, lane: &Lane<'_>, strips: &Strips)
                 n(cy),
                 colour(*partition)
             ));
-            svg.text(cx + 7.0, cy - 3.0, label, "font-size=\"9\"");
+            let room = next_label.entry(*partition).or_insert(0.0);
+            if cx + 7.0 >= *room {
+                svg.text(cx + 7.0, cy - 3.0, label, "font-size=\"9\"");
+                *room = cx + 7.0 + label.chars().count() as f64 * LABEL_CHAR_W + 4.0;
+            }
         }
     }
     any
 }
 
-/// Draws the lane's notes: a line across the lane, and the note above it.
-fn draw_notes(svg: &mut Svg, scale: &Scale, lane: &Lane<'_>, strips: &Strips) {
+/// The width of a character of a note (10 px bold type), for keeping notes apart.
+const NOTE_CHAR_W: f64 = 6.2;
+/// The height of a row of notes.
+const NOTE_ROW_H: f64 = 11.0;
+
+/// Draws the lane's notes: a line across the lane, and the note beside its top. A note that
+/// would run into the one before goes a row lower, while the lane has rows.
+fn draw_notes(svg: &mut Svg, scale: &Scale, lane: &Lane, strips: &Strips) {
+    let rows = ((strips.height / NOTE_ROW_H).floor() as usize).max(1);
+    let mut row_ends = vec![f64::MIN; rows];
     for (t, event) in &lane.events {
         if let Event::Note(note) = event {
             let x = scale.x(*t);
@@ -310,11 +330,26 @@ fn draw_notes(svg: &mut Svg, scale: &Scale, lane: &Lane<'_>, strips: &Strips) {
                 strips.top + strips.height,
                 &format!("stroke=\"{ALERT}\" stroke-width=\"2\""),
             );
+            // Right of the line, or left of it where it would run off the plot.
+            let width = note.chars().count() as f64 * NOTE_CHAR_W;
+            let (start, anchor) = if x + 4.0 + width > GUTTER + PLOT_W {
+                (x - 4.0 - width, "end")
+            } else {
+                (x + 4.0, "start")
+            };
+            let row = row_ends
+                .iter()
+                .position(|end| *end <= start)
+                .unwrap_or(rows - 1);
+            row_ends[row] = row_ends[row].max(start + width + 4.0);
+            let text_x = if anchor == "end" { x - 4.0 } else { x + 4.0 };
             svg.text(
-                x + 4.0,
-                strips.top + 10.0,
+                text_x,
+                strips.top + 10.0 + row as f64 * NOTE_ROW_H,
                 note,
-                &format!("font-size=\"10\" font-weight=\"bold\" fill=\"{ALERT}\""),
+                &format!(
+                    "font-size=\"10\" font-weight=\"bold\" fill=\"{ALERT}\" text-anchor=\"{anchor}\""
+                ),
             );
         }
     }
