@@ -192,14 +192,7 @@ impl Tool {
             .consumer
             .offsets_for_times(list, TIMEOUT)
             .expect("offsets for times request failed");
-        found
-            .elements()
-            .iter()
-            .map(|e| match e.offset() {
-                Offset::Offset(o) => (e.partition(), Some(o)),
-                _ => (e.partition(), None),
-            })
-            .collect()
+        Self::by_partition(&found)
     }
 
     /// The group's committed offset on each partition of the topic (`None`: nothing).
@@ -212,8 +205,13 @@ impl Tool {
             .consumer
             .committed_offsets(list, TIMEOUT)
             .expect("offset fetch failed");
-        committed
-            .elements()
+        Self::by_partition(&committed)
+    }
+
+    /// Each partition of a broker's answer `list` with its offset; `None` where the answer
+    /// has none (`Offset::Invalid`: nothing committed; `Offset::End`: no record that late).
+    fn by_partition(list: &TopicPartitionList) -> Vec<(i32, Option<i64>)> {
+        list.elements()
             .iter()
             .map(|e| match e.offset() {
                 Offset::Offset(o) => (e.partition(), Some(o)),
