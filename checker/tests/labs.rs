@@ -58,16 +58,21 @@ async fn solution_passes(number: usize) {
 }
 
 /// The book draws its timelines from the run that recorded each reviewed snapshot. When
-/// this run is about to change the snapshot (insta writes it, or a `.snap.new` to review),
-/// or `RECORD_TIMELINES` is set, its timeline is recorded; otherwise the recorded one must
-/// belong to the snapshot as it is, or the pictures would show a story the checker no
-/// longer tells.
+/// insta is about to write this run's transcript as the snapshot (`INSTA_UPDATE=always`),
+/// or `RECORD_TIMELINES` is set, this run's timeline is recorded beside it. Otherwise the
+/// recorded one must belong to the snapshot as it is, or the pictures would show a story
+/// the checker no longer tells; a run whose transcript differs is left to insta's
+/// assertion, and writes nothing.
 fn keep_timeline(lab: &LabInfo, transcript: &str, outcome: &Outcome) {
     let dir = lab.dir();
     let unchanged = snapshot::expected(&dir).is_some_and(|e| snapshot::matches(&e, transcript));
-    if !unchanged || std::env::var_os("RECORD_TIMELINES").is_some() {
+    let insta_writes = std::env::var("INSTA_UPDATE").is_ok_and(|v| v == "always");
+    if (!unchanged && insta_writes) || std::env::var_os("RECORD_TIMELINES").is_some() {
         snapshot::record_timeline(&dir, transcript, &outcome.timeline, &outcome.nonce)
             .expect("timeline written");
+        return;
+    }
+    if !unchanged {
         return;
     }
     let recorded = snapshot::recorded_timeline(&dir).unwrap_or_else(|| {
