@@ -25,6 +25,19 @@ pub struct Outgoing {
     pub timestamp: Option<i64>,
 }
 
+impl Outgoing {
+    /// A record without a key for `partition`, stamped when it is sent: what the scenarios
+    /// write.
+    pub fn to_partition(partition: i32, payload: impl Into<String>) -> Outgoing {
+        Outgoing {
+            key: None,
+            partition: Some(partition),
+            payload: payload.into(),
+            timestamp: None,
+        }
+    }
+}
+
 /// A record as the broker stores it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Stored {
@@ -154,12 +167,7 @@ mod tests {
         broker.create_topic("t-records", 2).await.unwrap();
         assert!(broker.records("t-records").await.unwrap().is_empty());
         let outgoing = vec![
-            Outgoing {
-                key: None,
-                partition: Some(1),
-                payload: "b".into(),
-                timestamp: None,
-            },
+            Outgoing::to_partition(1, "b"),
             Outgoing {
                 key: Some("k".into()),
                 partition: Some(0),

@@ -146,12 +146,7 @@ fn check_parallelism(
 /// Writes `ORDERS_PER_PARTITION` orders to each partition, round robin.
 async fn produce_orders(run: &Run<'_>, topic: &str) -> Result<Vec<Stored>, Failure> {
     let outgoing: Vec<Outgoing> = (0..PARTITIONS * ORDERS_PER_PARTITION)
-        .map(|i| Outgoing {
-            key: None,
-            partition: Some(i % PARTITIONS),
-            payload: format!("order{}-{}", i + 1, run.nonce()),
-            timestamp: None,
-        })
+        .map(|i| Outgoing::to_partition(i % PARTITIONS, format!("order{}-{}", i + 1, run.nonce())))
         .collect();
     run.produce(topic, &outgoing).await
 }

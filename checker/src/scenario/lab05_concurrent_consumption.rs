@@ -169,11 +169,11 @@ async fn produce(
     ids: std::ops::Range<i32>,
 ) -> Result<Vec<Stored>, Failure> {
     let outgoing: Vec<Outgoing> = ids
-        .map(|id| Outgoing {
-            key: None,
-            partition: Some(id % CONSUMERS as i32),
-            payload: format!("{{\"id\":\"{id}-{}\"}}", run.nonce()),
-            timestamp: None,
+        .map(|id| {
+            Outgoing::to_partition(
+                id % CONSUMERS as i32,
+                format!("{{\"id\":\"{id}-{}\"}}", run.nonce()),
+            )
         })
         .collect();
     let stored = run.produce(topic, &outgoing).await?;
@@ -195,12 +195,7 @@ fn job_id(json: &str) -> String {
 
 /// Writes one message to partition 0 that is not a job: not JSON at all.
 async fn produce_malformed(run: &Run<'_>, topic: &str) -> Result<Stored, Failure> {
-    let outgoing = Outgoing {
-        key: None,
-        partition: Some(0),
-        payload: format!("job {} <- not JSON", run.nonce()),
-        timestamp: None,
-    };
+    let outgoing = Outgoing::to_partition(0, format!("job {} <- not JSON", run.nonce()));
     let mut stored = run.produce(topic, &[outgoing]).await?;
     Ok(stored.remove(0))
 }

@@ -136,12 +136,7 @@ async fn pay(run: &Run<'_>, trial: &mut Trial, patience: Patience) -> Result<(),
     run.wait_joined(who, &trial.group, &trial.topic, patience.formation(1))
         .await?;
     let outgoing: Vec<Outgoing> = (0..PAYMENTS)
-        .map(|i| Outgoing {
-            key: None,
-            partition: Some(0),
-            payload: format!("payment{}-{}", i + 1, run.nonce()),
-            timestamp: None,
-        })
+        .map(|i| Outgoing::to_partition(0, format!("payment{}-{}", i + 1, run.nonce())))
         .collect();
     trial.payments = run.produce(&trial.topic, &outgoing).await?;
     Ok(())

@@ -119,11 +119,11 @@ async fn produce(
 ) -> Result<Vec<Stored>, Failure> {
     let outgoing: Vec<Outgoing> = jobs
         .iter()
-        .map(|(partition, name, takes)| Outgoing {
-            key: None,
-            partition: Some(*partition),
-            payload: format!("{name}-{} {}", run.nonce(), takes.as_millis()),
-            timestamp: None,
+        .map(|(partition, name, takes)| {
+            Outgoing::to_partition(
+                *partition,
+                format!("{name}-{} {}", run.nonce(), takes.as_millis()),
+            )
         })
         .collect();
     Ok(run

@@ -201,11 +201,11 @@ async fn wait_fenced(run: &Run<'_>, id: ProcessId, patience: Patience) -> Result
 /// Writes a batch of page views, `VIEWS_PER_PARTITION` to each partition.
 async fn produce(run: &Run<'_>, topic: &str, batch: i32) -> Result<Vec<Stored>, Failure> {
     let outgoing: Vec<Outgoing> = (0..PARTITIONS * VIEWS_PER_PARTITION)
-        .map(|i| Outgoing {
-            key: None,
-            partition: Some(i % PARTITIONS),
-            payload: format!("view{batch}.{}-{}", i + 1, run.nonce()),
-            timestamp: None,
+        .map(|i| {
+            Outgoing::to_partition(
+                i % PARTITIONS,
+                format!("view{batch}.{}-{}", i + 1, run.nonce()),
+            )
         })
         .collect();
     run.produce(topic, &outgoing).await

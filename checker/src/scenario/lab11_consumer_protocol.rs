@@ -180,11 +180,11 @@ fn check_incremental(
 /// Writes a batch of parcels, two to each partition.
 async fn produce(run: &Run<'_>, topic: &str, batch: usize) -> Result<Vec<Stored>, Failure> {
     let outgoing: Vec<Outgoing> = (0..PARTITIONS * 2)
-        .map(|i| Outgoing {
-            key: None,
-            partition: Some((i % PARTITIONS) as i32),
-            payload: format!("parcel{batch}.{}-{}", i + 1, run.nonce()),
-            timestamp: None,
+        .map(|i| {
+            Outgoing::to_partition(
+                (i % PARTITIONS) as i32,
+                format!("parcel{batch}.{}-{}", i + 1, run.nonce()),
+            )
         })
         .collect();
     run.produce(topic, &outgoing).await

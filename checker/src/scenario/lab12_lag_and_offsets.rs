@@ -68,10 +68,8 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
         .enumerate()
         .flat_map(|(partition, count)| (0..*count).map(move |i| (partition as i32, i)))
         .map(|(partition, i)| Outgoing {
-            key: None,
-            partition: Some(partition),
-            payload: format!("invoice{partition}.{i}-{}", run.nonce()),
             timestamp: Some(first + i64::from(i) * SPACING_MS[partition as usize]),
+            ..Outgoing::to_partition(partition, format!("invoice{partition}.{i}-{}", run.nonce()))
         })
         .collect();
     run.produce(&topic, &outgoing).await?;

@@ -21,11 +21,11 @@ const CLICKS_PER_PARTITION: i32 = 2;
 pub(super) async fn produce(run: &Run<'_>, round: &mut Round) -> Result<(), Failure> {
     let first = round.clicks.len() as i32;
     let outgoing: Vec<Outgoing> = (0..PARTITIONS * CLICKS_PER_PARTITION)
-        .map(|i| Outgoing {
-            key: None,
-            partition: Some(i % PARTITIONS),
-            payload: format!("click-{}-{}", first + i + 1, run.nonce()),
-            timestamp: None,
+        .map(|i| {
+            Outgoing::to_partition(
+                i % PARTITIONS,
+                format!("click-{}-{}", first + i + 1, run.nonce()),
+            )
         })
         .collect();
     let stored = run.produce(&round.topic, &outgoing).await?;
