@@ -84,7 +84,8 @@ pub(super) fn data_lines(block: &Block<'_>, chapter_dir: &Path) -> Result<Vec<(u
         .collect())
 }
 
-/// The lines of `## section` in `text` (all non-empty lines when `section` is `None`).
+/// The lines of `## section` in `text` (all non-empty lines when `section` is `None`),
+/// comments left out.
 fn section_lines(text: &str, section: Option<&str>) -> Vec<String> {
     let mut inside = section.is_none();
     let mut lines = Vec::new();
@@ -93,7 +94,9 @@ fn section_lines(text: &str, section: Option<&str>) -> Vec<String> {
             inside = section.is_some_and(|s| heading.trim() == s);
             continue;
         }
-        if inside && !line.trim().is_empty() {
+        // As in a block's own data lines, a `#` line is a comment (a recorded timeline's
+        // header).
+        if inside && !line.trim().is_empty() && !line.starts_with('#') {
             lines.push(line.trim().to_string());
         }
     }

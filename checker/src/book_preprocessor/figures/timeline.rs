@@ -332,17 +332,16 @@ fn draw_notes(svg: &mut Svg, scale: &Scale, lane: &Lane, strips: &Strips) {
             );
             // Right of the line, or left of it where it would run off the plot.
             let width = note.chars().count() as f64 * NOTE_CHAR_W;
-            let (start, anchor) = if x + 4.0 + width > GUTTER + PLOT_W {
-                (x - 4.0 - width, "end")
+            let (text_x, start, anchor) = if x + 4.0 + width > GUTTER + PLOT_W {
+                (x - 4.0, x - 4.0 - width, "end")
             } else {
-                (x + 4.0, "start")
+                (x + 4.0, x + 4.0, "start")
             };
             let row = row_ends
                 .iter()
                 .position(|end| *end <= start)
                 .unwrap_or(rows - 1);
             row_ends[row] = row_ends[row].max(start + width + 4.0);
-            let text_x = if anchor == "end" { x - 4.0 } else { x + 4.0 };
             svg.text(
                 text_x,
                 strips.top + 10.0 + row as f64 * NOTE_ROW_H,

@@ -122,9 +122,6 @@ pub(super) fn parse_lanes(block: &Block<'_>, chapter_dir: &Path) -> Result<(Vec<
     let mut lanes: Vec<Lane> = Vec::new();
     let mut last = 0.0f64;
     for (line, text) in data_lines(block, chapter_dir)? {
-        if sourced && text.starts_with('#') {
-            continue;
-        }
         let (time, lane, said, event) =
             parse_data_line(&text, sourced).with_context(|| format!("line {line}: {text:?}"))?;
         // A marker is omitted by its first word too: `omit: after` leaves out `! after ...`.
