@@ -110,8 +110,7 @@ pub fn by_timestamp(header: &RequestHeader, frame: &mut [u8]) -> Option<ByTimest
 /// Puts into the mock's answer `frame` (to the request `query` was taken from) the offset,
 /// timestamp and leader epoch of the first record at or after each time asked, read from
 /// the mock at `upstream`. A partition the mock answered with an error keeps it.
-pub async fn answer(frame: Vec<u8>, query: &ByTimestamp, upstream: SocketAddr) -> Vec<u8> {
-    let mut frame = frame;
+pub async fn answer(mut frame: Vec<u8>, query: &ByTimestamp, upstream: SocketAddr) -> Vec<u8> {
     let Some(found) = starts(&frame, query) else {
         return frame;
     };
