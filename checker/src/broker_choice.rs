@@ -1,20 +1,23 @@
-//! Which broker to use when the command line does not say: `CHECKER_BROKER` and
-//! `CHECKER_IMAGE` in the environment, then `checker.toml` at the course root.
+//! Which broker to use when the command line does not say: `CHECKER_BROKER`,
+//! `CHECKER_IMAGE` and `KAFKA_HOME` in the environment, then `checker.toml` at the course
+//! root.
 //!
 //! ```toml
 //! # checker.toml (next to labs/): run the course on Apache Kafka in a container
-//! broker = "container"          # or "embedded", or an address such as "localhost:9092"
+//! broker = "container"          # or "embedded", "local", or an address such as "localhost:9092"
 //! image = "apache/kafka:4.3.1"  # the image for "container" (optional)
+//! kafka_home = "/opt/kafka"     # the installation for "local" (relative: to the course root)
 //! ```
 //!
-//! The order is: `--broker`/`--image`, then the environment, then the file, then the
-//! embedded broker.
+//! The order is: `--broker`/`--image`/`--kafka-home`, then the environment, then the file,
+//! then the embedded broker.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
+use crate::broker::local::KAFKA_HOME_VAR;
 use crate::broker::{BrokerChoice, DEFAULT_IMAGE};
 
 /// The file's name, at the course root.
@@ -28,10 +31,12 @@ pub const IMAGE_VAR: &str = "CHECKER_IMAGE";
 #[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
-    /// `embedded`, `container` or a bootstrap address.
+    /// `embedded`, `container`, `local` or a bootstrap address.
     pub broker: Option<String>,
     /// The image for the container backend.
     pub image: Option<String>,
+    /// The Kafka installation for the local backend.
+    pub kafka_home: Option<PathBuf>,
 }
 
 impl ConfigFile {
@@ -88,22 +93,31 @@ pub struct Selection {
     /// An external cluster named by the environment or the file (even when the flag chose
     /// another broker), for `checker doctor`.
     pub configured_external: Option<(String, Source)>,
+    /// The Kafka installation the local backend runs (whichever broker is chosen), for
+    /// `checker doctor`.
+    pub kafka_home: Option<PathBuf>,
 }
 
-/// Decides the broker from the command line (`flag_broker`, `flag_image`), the process
-/// environment and `checker.toml` in `root` (if the checker runs inside the course).
-pub fn resolve(
-    flag_broker: Option<BrokerChoice>,
-    flag_image: Option<String>,
-    root: Option<&Path>,
-) -> Result<Selection> {
+/// What the command line says about the broker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flags {
+    /// `--broker`.
+    pub broker: Option<BrokerChoice>,
+    /// `--image`.
+    pub image: Option<String>,
+    /// `--kafka-home`.
+    pub kafka_home: Option<PathBuf>,
+}
+
+/// Decides the broker from the command line (`flags`), the process environment and
+/// `checker.toml` in `root` (if the checker runs inside the course).
+pub fn resolve(flags: Flags, root: Option<&Path>) -> Result<Selection> {
     let (file, path) = match root {
         Some(root) => (ConfigFile::load(root)?, Some(root.join(FILE_NAME))),
         None => (ConfigFile::default(), None),
     };
     resolve_with(
-        flag_broker,
-        flag_image,
+        flags,
         |key| std::env::var(key).ok().filter(|v| !v.trim().is_empty()),
         &file,
         path.as_deref(),
@@ -112,12 +126,16 @@ pub fn resolve(
 
 /// [`resolve`] with the environment and the file given, for tests.
 pub fn resolve_with(
-    flag_broker: Option<BrokerChoice>,
-    flag_image: Option<String>,
+    flags: Flags,
     env: impl Fn(&str) -> Option<String>,
     file: &ConfigFile,
     file_path: Option<&Path>,
 ) -> Result<Selection> {
+    let Flags {
+        broker: flag_broker,
+        image: flag_image,
+        kafka_home: flag_home,
+    } = flags;
     let file_source = || Source::File(file_path.unwrap_or(Path::new(FILE_NAME)).to_path_buf());
     let parse = |text: &str, source: &Source| -> Result<BrokerChoice> {
         text.parse::<BrokerChoice>()
@@ -152,22 +170,39 @@ pub fn resolve_with(
     if image.trim().is_empty() || image.contains(char::is_whitespace) {
         bail!("{image:?} is not an image name");
     }
+    // A relative `kafka_home` in the file is the course's, wherever the checker runs.
+    let file_home = file
+        .kafka_home
+        .as_ref()
+        .map(|home| match file_path.and_then(Path::parent) {
+            Some(root) if home.is_relative() => root.join(home),
+            _ => home.clone(),
+        });
+    let kafka_home = flag_home
+        .clone()
+        .or_else(|| env(KAFKA_HOME_VAR).map(PathBuf::from))
+        .or(file_home);
+    if flag_image.is_some() && !matches!(choice, BrokerChoice::Container { .. }) {
+        bail!("--image is for the container broker: add --broker container");
+    }
+    if flag_home.is_some() && !matches!(choice, BrokerChoice::Local { .. }) {
+        bail!("--kafka-home is for the local broker: add --broker local");
+    }
     let choice = match choice {
         BrokerChoice::Container { .. } => BrokerChoice::Container {
             image: image.clone(),
         },
-        other => {
-            if flag_image.is_some() {
-                bail!("--image is for the container broker: add --broker container");
-            }
-            other
-        }
+        BrokerChoice::Local { .. } => BrokerChoice::Local {
+            home: kafka_home.clone(),
+        },
+        other => other,
     };
     Ok(Selection {
         choice,
         source,
         image,
         configured_external,
+        kafka_home,
     })
 }
 
@@ -186,9 +221,13 @@ mod tests {
         file: &str,
     ) -> Result<Selection> {
         let file = ConfigFile::parse(file)?;
+        let flags = Flags {
+            broker: flag.map(|f| f.parse().unwrap()),
+            image: image.map(String::from),
+            kafka_home: None,
+        };
         resolve_with(
-            flag.map(|f| f.parse().unwrap()),
-            image.map(String::from),
+            flags,
             |key| {
                 env.iter()
                     .find(|(k, _)| *k == key)
@@ -201,7 +240,8 @@ mod tests {
 
     #[test]
     fn nothing_said_means_embedded() {
-        let selection = resolve_with(None, None, no_env, &ConfigFile::default(), None).unwrap();
+        let selection =
+            resolve_with(Flags::default(), no_env, &ConfigFile::default(), None).unwrap();
         assert_eq!(selection.choice, BrokerChoice::Embedded);
         assert_eq!(selection.source, Source::Default);
         assert_eq!(selection.image, DEFAULT_IMAGE);
@@ -272,6 +312,49 @@ mod tests {
 
         let embedded = resolve_test(Some("embedded"), None, &env, file).unwrap();
         assert_eq!(embedded.choice, BrokerChoice::Embedded);
+    }
+
+    #[test]
+    fn the_local_broker_finds_its_installation() {
+        let local = Some(BrokerChoice::Local { home: None });
+        // The file's relative folder is the course's.
+        let file = ConfigFile::parse("broker = \"local\"\nkafka_home = \"kafka\"").unwrap();
+        let path = Path::new("/course/checker.toml");
+        let from_file = resolve_with(Flags::default(), no_env, &file, Some(path)).unwrap();
+        assert_eq!(
+            from_file.choice,
+            BrokerChoice::Local {
+                home: Some("/course/kafka".into())
+            }
+        );
+        let env = |key: &str| (key == KAFKA_HOME_VAR).then(|| "/opt/kafka".to_string());
+        let from_env = resolve_with(Flags::default(), env, &file, Some(path)).unwrap();
+        assert_eq!(from_env.kafka_home, Some("/opt/kafka".into()));
+        let flags = Flags {
+            broker: local.clone(),
+            kafka_home: Some("/flag/kafka".into()),
+            ..Flags::default()
+        };
+        let from_flag = resolve_with(flags, env, &file, Some(path)).unwrap();
+        assert_eq!(
+            from_flag.choice,
+            BrokerChoice::Local {
+                home: Some("/flag/kafka".into())
+            }
+        );
+        // Nothing names one: starting the broker says how to.
+        let flags = Flags {
+            broker: local,
+            ..Flags::default()
+        };
+        let unnamed = resolve_with(flags, no_env, &ConfigFile::default(), None).unwrap();
+        assert_eq!(unnamed.choice, BrokerChoice::Local { home: None });
+        let flags = Flags {
+            kafka_home: Some("/x".into()),
+            ..Flags::default()
+        };
+        let error = resolve_with(flags, no_env, &ConfigFile::default(), None).unwrap_err();
+        assert!(error.to_string().contains("--broker local"), "{error}");
     }
 
     #[test]

@@ -1,18 +1,19 @@
 //! `checker doctor`: which brokers the checker can use on this machine, and why not.
 
-use std::time::Duration;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use console::style;
 
 use crate::broker::container::{self, ContainerInfo, Engine};
-use crate::broker::{probe, BrokerChoice};
+use crate::broker::{local, probe, BrokerChoice};
 use crate::broker_choice::{Selection, BROKER_VAR, FILE_NAME};
 
 /// One backend's verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    /// `embedded`, `container` or `external`.
+    /// `embedded`, `container`, `local` or `external`.
     pub backend: &'static str,
     /// `Some(true)`: usable; `Some(false)`: not usable; `None`: not configured.
     pub usable: Option<bool>,
@@ -26,6 +27,11 @@ pub async fn run(selection: &Selection) -> Result<()> {
     let findings = vec![
         embedded().await,
         container_backend(&selection.image).await,
+        local_backend(
+            selection.kafka_home.as_deref(),
+            matches!(selection.choice, BrokerChoice::Local { .. }),
+        )
+        .await,
         external(selection).await,
     ];
     println!("Brokers the checker can use on this machine:\n");
@@ -165,6 +171,68 @@ fn describe_container(info: &ContainerInfo) -> String {
     }
 }
 
+/// An Apache Kafka installed here: its Java, its installation, and, when it is the selected
+/// broker, whether it starts (a JVM broker takes some seconds, so only then).
+pub async fn local_backend(home: Option<&Path>, selected: bool) -> Finding {
+    let mut lines = Vec::new();
+    let not_usable = |mut lines: Vec<String>, why: String| {
+        lines.push(why);
+        Finding {
+            backend: "local",
+            usable: Some(false),
+            lines,
+        }
+    };
+    let java = match local::Java::find() {
+        Ok(java) => java,
+        Err(e) => return not_usable(lines, e.to_string()),
+    };
+    lines.push(format!(
+        "Java {} at {} ({})",
+        java.version,
+        java.program.display(),
+        java.banner
+    ));
+    let home = match local::require_home(home) {
+        Ok(home) => home,
+        Err(e) => {
+            lines.push(e.to_string());
+            return Finding {
+                backend: "local",
+                usable: None,
+                lines,
+            };
+        }
+    };
+    let installation = match local::Installation::open(&home) {
+        Ok(installation) => installation,
+        Err(e) => return not_usable(lines, e.to_string()),
+    };
+    lines.push(format!(
+        "Apache Kafka {} at {}",
+        installation.version,
+        installation.home.display()
+    ));
+    if selected {
+        let started = Instant::now();
+        match local::LocalKafka::start(installation, java, local::Port::Any).await {
+            Ok(kafka) => {
+                lines.push(format!(
+                    "started and answered in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                ));
+                kafka.stop();
+            }
+            Err(e) => return not_usable(lines, format!("does not start: {e:#}")),
+        }
+    }
+    Finding {
+        backend: "local",
+        usable: Some(true),
+        lines,
+    }
+}
+
 /// An existing cluster, if the command line, the environment or the file names one.
 pub async fn external(selection: &Selection) -> Finding {
     let named = match (&selection.choice, &selection.configured_external) {
@@ -209,7 +277,7 @@ pub async fn external(selection: &Selection) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broker_choice::{resolve_with, ConfigFile};
+    use crate::broker_choice::{resolve_with, ConfigFile, Flags};
 
     #[tokio::test]
     async fn the_embedded_broker_is_always_usable() {
@@ -219,12 +287,15 @@ mod tests {
 
     #[tokio::test]
     async fn an_external_cluster_is_checked_only_when_named() {
-        let none = resolve_with(None, None, |_| None, &ConfigFile::default(), None).unwrap();
+        let none = resolve_with(Flags::default(), |_| None, &ConfigFile::default(), None).unwrap();
         assert_eq!(external(&none).await.usable, None);
 
         let file = ConfigFile::parse("broker = \"127.0.0.1:1\"").unwrap();
-        let named =
-            resolve_with(Some(BrokerChoice::Embedded), None, |_| None, &file, None).unwrap();
+        let flags = Flags {
+            broker: Some(BrokerChoice::Embedded),
+            ..Flags::default()
+        };
+        let named = resolve_with(flags, |_| None, &file, None).unwrap();
         let finding = external(&named).await;
         assert_eq!(finding.usable, Some(false));
         assert!(
@@ -234,7 +305,7 @@ mod tests {
         // Embedded is selected and usable, so the doctor succeeds.
         run(&named).await.unwrap();
 
-        let selected = resolve_with(None, None, |_| None, &file, None).unwrap();
+        let selected = resolve_with(Flags::default(), |_| None, &file, None).unwrap();
         let error = run(&selected).await.unwrap_err();
         assert!(
             error.to_string().contains("127.0.0.1:1 does not answer"),

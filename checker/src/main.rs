@@ -19,9 +19,14 @@ use checker::{broker_choice, doctor, hint, list, report, status, verify};
 #[command(version, about)]
 struct Cli {
     /// The broker: `embedded` (default, nothing to install), `container` (Apache Kafka in
-    /// Docker or Podman) or a bootstrap address. Default: $CHECKER_BROKER, then checker.toml.
+    /// Docker or Podman), `local` (an Apache Kafka installed here, see --kafka-home) or a
+    /// bootstrap address. Default: $CHECKER_BROKER, then checker.toml.
     #[arg(long, global = true)]
     broker: Option<BrokerChoice>,
+    /// The Apache Kafka installation `--broker local` runs: the folder with its libs/
+    /// (default: $KAFKA_HOME, then checker.toml).
+    #[arg(long, global = true, value_name = "DIR")]
+    kafka_home: Option<std::path::PathBuf>,
     /// The image `--broker container` runs (default: $CHECKER_IMAGE, checker.toml, then
     /// apache/kafka:4.3.1).
     #[arg(long, global = true, value_name = "IMAGE")]
@@ -114,9 +119,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BrokerCommand {
-    /// Start a broker, create the course's topics, print its address (the embedded broker
-    /// runs in the foreground; a container keeps running until `broker down`).
-    Up,
+    /// Start a broker, create the course's topics, print its address (the embedded and the
+    /// local broker run in the foreground; a container keeps running until `broker down`).
+    Up {
+        /// The port the local broker listens on (default: 9092 if it is free, else any).
+        #[arg(long)]
+        port: Option<u16>,
+    },
     /// Remove the course's Kafka containers.
     Down,
     /// Serve the embedded broker on a fixed port: the broker of a stand-in Kafka image.
@@ -208,8 +217,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let root = info_file::course_root()?;
     let mut state = StateFile::load(&root);
     // Which broker: --broker/--image, then CHECKER_BROKER/CHECKER_IMAGE, then checker.toml.
-    let (flag_broker, flag_image, manual_run) = (cli.broker, cli.image, cli.manual_run);
-    let select = || broker_choice::resolve(flag_broker.clone(), flag_image.clone(), Some(&root));
+    let flags = broker_choice::Flags {
+        broker: cli.broker,
+        image: cli.image,
+        kafka_home: cli.kafka_home,
+    };
+    let manual_run = cli.manual_run;
+    let select = || broker_choice::resolve(flags.clone(), Some(&root));
     match cli.command {
         Some(Command::List) => {
             list::print(&info, &state);
@@ -271,7 +285,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             list::print(&info, &state);
             Ok(code)
         }
-        Some(Command::Broker(BrokerCommand::Up)) => broker_up(&select()?.choice).await,
+        Some(Command::Broker(BrokerCommand::Up { port })) => {
+            broker_up(&select()?.choice, port).await
+        }
         Some(
             Command::Broker(BrokerCommand::Down | BrokerCommand::Serve { .. })
             | Command::Group { .. }
@@ -347,7 +363,10 @@ async fn verify_one(
     })
 }
 
-async fn broker_up(choice: &BrokerChoice) -> Result<ExitCode> {
+async fn broker_up(choice: &BrokerChoice, port: Option<u16>) -> Result<ExitCode> {
+    if port.is_some() && !matches!(choice, BrokerChoice::Local { .. }) {
+        anyhow::bail!("--port is for the local broker: add --broker local");
+    }
     if let BrokerChoice::Container { image } = choice {
         let (container, was_running) = {
             let _status =
@@ -375,11 +394,28 @@ async fn broker_up(choice: &BrokerChoice) -> Result<ExitCode> {
         println!("It runs in the background until `cargo checker broker down`.");
         return Ok(ExitCode::SUCCESS);
     }
-    let broker = Broker::connect(choice).await?;
+    let broker = match choice {
+        BrokerChoice::Local { home } => {
+            // The labs' default address when it is free, so they need no variable.
+            let port = match port {
+                Some(port) => broker::local::Port::Fixed(port),
+                None if std::net::TcpListener::bind(("127.0.0.1", 9092)).is_ok() => {
+                    broker::local::Port::Fixed(9092)
+                }
+                None => broker::local::Port::Any,
+            };
+            let _status = status::LiveStatus::start("Starting Apache Kafka".to_string());
+            Broker::Local(broker::LocalBroker::start(home.as_deref(), port).await?)
+        }
+        _ => Broker::connect(choice).await?,
+    };
     for topic in lab_contract::TOPICS {
         broker.ensure_topic(topic.name, topic.partitions).await?;
     }
     println!("The {} is up, with the course's topics:", broker.describe());
+    if let Broker::Local(local) = &broker {
+        println!("Its log: {}", local.kafka().log().display());
+    }
     for topic in lab_contract::TOPICS {
         println!("  {} ({} partitions)", topic.name, topic.partitions);
     }

@@ -1,18 +1,23 @@
 //! Brokers the labs run against: embedded (default), an Apache Kafka container the checker
-//! starts and removes, or an existing cluster's address.
+//! starts and removes, an Apache Kafka installed on this machine that the checker starts and
+//! kills, or an existing cluster's address.
 //!
-//! A broker that outlives the checker (an existing cluster, or the session container of
-//! `checker broker up`) gets back what a run put on it: every topic the run created is
-//! deleted at the end, with the run's consumer groups. A container the checker started for
-//! one run is removed instead, even when the run fails or is interrupted (see [`teardown`]).
+//! A broker that outlives the run (an existing cluster, the session container of
+//! `checker broker up`, a local Kafka that several runs share) gets back what a run put on
+//! it: every topic the run created is deleted at the end, with the run's consumer groups. A
+//! container or local Kafka the checker started for one run is removed instead, even when
+//! the run fails or is interrupted (see [`teardown`]).
 
 pub mod container;
 pub mod embedded;
+pub mod local;
 pub mod offsets;
 pub mod records;
 pub mod serve;
 mod teardown;
+mod watchdog;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -24,6 +29,7 @@ use rdkafka::ClientConfig;
 
 pub use container::ContainerBroker;
 pub use embedded::EmbeddedBroker;
+pub use local::LocalBroker;
 use teardown::{Pending, Teardown};
 
 /// How long the checker waits for a broker to answer before calling it unreachable.
@@ -48,6 +54,12 @@ pub enum BrokerChoice {
         /// The image to run.
         image: String,
     },
+    /// Apache Kafka installed on this machine, started by the checker (KRaft, no container).
+    Local {
+        /// The installation (`--kafka-home`, `KAFKA_HOME`, `kafka_home`); `None`: not named,
+        /// which starting the broker reports.
+        home: Option<PathBuf>,
+    },
     /// An existing Kafka cluster at this bootstrap address.
     External(String),
 }
@@ -61,23 +73,25 @@ impl std::str::FromStr for BrokerChoice {
             "container" => Ok(BrokerChoice::Container {
                 image: DEFAULT_IMAGE.to_string(),
             }),
+            "local" => Ok(BrokerChoice::Local { home: None }),
             address if address.contains(':') && !address.contains(char::is_whitespace) => {
                 Ok(BrokerChoice::External(address.to_string()))
             }
             other => Err(format!(
-                "{other:?} is not a broker: use `embedded`, `container` or a bootstrap address \
-                 such as localhost:9092"
+                "{other:?} is not a broker: use `embedded`, `container`, `local` or a bootstrap \
+                 address such as localhost:9092"
             )),
         }
     }
 }
 
 impl BrokerChoice {
-    /// The backend's name: `embedded`, `container` or `external`.
+    /// The backend's name: `embedded`, `container`, `local` or `external`.
     pub fn kind(&self) -> &'static str {
         match self {
             BrokerChoice::Embedded => "embedded",
             BrokerChoice::Container { .. } => "container",
+            BrokerChoice::Local { .. } => "local",
             BrokerChoice::External(_) => "external",
         }
     }
@@ -88,6 +102,8 @@ impl std::fmt::Display for BrokerChoice {
         match self {
             BrokerChoice::Embedded => write!(f, "embedded"),
             BrokerChoice::Container { image } => write!(f, "container ({image})"),
+            BrokerChoice::Local { home: Some(home) } => write!(f, "local ({})", home.display()),
+            BrokerChoice::Local { home: None } => write!(f, "local"),
             BrokerChoice::External(address) => write!(f, "{address}"),
         }
     }
@@ -100,6 +116,9 @@ pub enum Broker {
     /// Apache Kafka in a container: one the checker started for this run, or the session
     /// container of `checker broker up`.
     Container(ContainerBroker),
+    /// Apache Kafka from a local installation: one the checker started for this run, or one
+    /// that several runs share.
+    Local(LocalBroker),
     /// A cluster someone else runs.
     External(ExternalBroker),
 }
@@ -121,6 +140,9 @@ impl Broker {
             BrokerChoice::Container { image } => {
                 Broker::Container(ContainerBroker::start(image).await?)
             }
+            BrokerChoice::Local { home } => {
+                Broker::Local(LocalBroker::start(home.as_deref(), local::Port::Any).await?)
+            }
             BrokerChoice::External(address) => Broker::External(ExternalBroker {
                 address: address.clone(),
                 teardown: Pending::register(Teardown::topics_on(address)),
@@ -135,6 +157,7 @@ impl Broker {
         match self {
             Broker::Embedded(broker) => broker.bootstrap(),
             Broker::Container(broker) => broker.bootstrap(),
+            Broker::Local(broker) => broker.bootstrap(),
             Broker::External(broker) => &broker.address,
         }
     }
@@ -145,7 +168,8 @@ impl Broker {
     /// default is assumed there.
     pub fn initial_rebalance_delay(&self) -> Duration {
         match self {
-            Broker::Embedded(_) => embedded::INITIAL_REBALANCE_DELAY,
+            // The local Kafka is configured with the embedded broker's timers.
+            Broker::Embedded(_) | Broker::Local(_) => embedded::INITIAL_REBALANCE_DELAY,
             Broker::Container(_) => container::initial_rebalance_delay(),
             Broker::External(_) => KAFKA_INITIAL_REBALANCE_DELAY,
         }
@@ -155,7 +179,7 @@ impl Broker {
     /// heartbeat, and so how soon they hear of a change to their assignment.
     pub fn consumer_heartbeat_interval(&self) -> Duration {
         match self {
-            Broker::Embedded(_) => embedded::CONSUMER_HEARTBEAT_INTERVAL,
+            Broker::Embedded(_) | Broker::Local(_) => embedded::CONSUMER_HEARTBEAT_INTERVAL,
             Broker::Container(_) => container::consumer_heartbeat_interval(),
             Broker::External(_) => embedded_broker::KAFKA_CONSUMER_HEARTBEAT_INTERVAL,
         }
@@ -166,6 +190,7 @@ impl Broker {
         match self {
             Broker::Embedded(broker) => format!("embedded broker at {}", broker.bootstrap()),
             Broker::Container(broker) => broker.describe(),
+            Broker::Local(broker) => broker.describe(),
             Broker::External(broker) => format!("Kafka at {}", broker.address),
         }
     }
@@ -224,6 +249,7 @@ impl Broker {
         match self {
             Broker::Embedded(_) => None,
             Broker::Container(broker) => Some(broker.teardown()),
+            Broker::Local(broker) => Some(broker.teardown()),
             Broker::External(broker) => Some(&broker.teardown),
         }
     }
@@ -330,6 +356,7 @@ mod tests {
                 image: DEFAULT_IMAGE.into()
             })
         );
+        assert_eq!("local".parse(), Ok(BrokerChoice::Local { home: None }));
         assert_eq!(
             "localhost:9092".parse(),
             Ok(BrokerChoice::External("localhost:9092".into()))
@@ -354,6 +381,11 @@ mod tests {
         assert_eq!(container.kind(), "container");
         assert_eq!(container.to_string(), "container (x:1)");
         assert_eq!(BrokerChoice::External("h:1".into()).kind(), "external");
+        let local = BrokerChoice::Local {
+            home: Some("/opt/kafka".into()),
+        };
+        assert_eq!(local.kind(), "local");
+        assert_eq!(local.to_string(), "local (/opt/kafka)");
     }
 
     #[test]

@@ -1,9 +1,7 @@
 //! A Kafka container's lifecycle: started with the course's labels and environment, ready
 //! once Kafka answers, removed when the run ends (or kept, for the session container).
 
-use std::io::Write;
 use std::net::TcpListener;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -14,6 +12,7 @@ use super::{
 };
 use crate::broker::probe;
 use crate::broker::teardown::{Pending, Teardown};
+use crate::broker::watchdog::Watchdog;
 
 /// How long Apache Kafka may take to start (a JVM on a small machine, an image on `vfs`).
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(180);
@@ -61,7 +60,7 @@ fn port_is_free(port: u16) -> bool {
 pub(in crate::broker) struct Removal {
     engine: Engine,
     name: String,
-    watchdog: Option<Child>,
+    watchdog: Watchdog,
 }
 
 impl Removal {
@@ -72,33 +71,9 @@ impl Removal {
     }
 
     /// Lets the watchdog go without removing anything.
-    fn disarm(mut self) {
-        if let Some(mut watchdog) = self.watchdog.take() {
-            if let Some(mut stdin) = watchdog.stdin.take() {
-                let _ = stdin.write_all(b"done\n");
-            }
-            let _ = watchdog.wait();
-        }
+    fn disarm(self) {
+        self.watchdog.disarm();
     }
-}
-
-/// Starts a process that removes container `name` when the checker's end of its stdin
-/// closes without saying `done`: when the checker exits in any way, even killed by
-/// SIGKILL. It leads its own process group, so the terminal's Ctrl-C does not stop it.
-fn watchdog(engine: &Engine, name: &str) -> Option<Child> {
-    let script = r#"read line; [ "$line" = done ] || exec "$@" >/dev/null 2>&1"#;
-    let mut command = std::process::Command::new("/bin/sh");
-    command
-        .arg("-c")
-        .arg(script)
-        .arg("kafka-course-watchdog")
-        .arg(&engine.program)
-        .args(engine.remove_args(&[name]))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    command.spawn().ok()
 }
 
 /// Kafka in a container, ready to serve.
@@ -221,7 +196,7 @@ impl ContainerBroker {
     ) -> Result<ContainerBroker> {
         // Registered before `run`: a container that was created but failed to start
         // (a port conflict, say) is removed too.
-        let watchdog = watchdog(engine, name);
+        let watchdog = Watchdog::arm(&engine.program, &engine.remove_args(&[name]));
         let teardown = Pending::register(Teardown {
             container: Some(Removal {
                 engine: engine.clone(),
