@@ -187,11 +187,13 @@ pub async fn local_backend(home: Option<&Path>, selected: bool) -> Finding {
         Ok(java) => java,
         Err(e) => return not_usable(lines, e.to_string()),
     };
+    let place = match java.program.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => java.program.display().to_string(),
+        _ => format!("{} on the PATH", java.program.display()),
+    };
     lines.push(format!(
-        "Java {} at {} ({})",
-        java.version,
-        java.program.display(),
-        java.banner
+        "Java {} at {place} ({})",
+        java.version, java.banner
     ));
     let home = match local::require_home(home) {
         Ok(home) => home,

@@ -1,5 +1,9 @@
 //! `checker grade`: each report format's shape, the verdicts on bad submissions
-//! (`fixtures/bad/`), a class of copies of the solutions, and the command's exit codes.
+//! (`fixtures/bad/`, on the embedded broker and on Apache Kafka: see `kafka/mod.rs`), a class
+//! of copies of the solutions, and the command's exit codes.
+
+mod kafka;
+mod skip;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -455,6 +459,9 @@ fn sleeping(argument: &str) -> Vec<i32> {
 /// and is kept apart from those builds, as an instructor's machine would be.
 static BUILDS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
+/// Grades fixture `name` on the embedded broker, then on Apache Kafka where it is
+/// installed: both must reach the verdict `expected.toml` states. One grader does both, so
+/// the submission is built once.
 async fn grade_fixture(name: &str) {
     let _building = BUILDS.read().await;
     let expected: Expected = toml::from_str(
@@ -462,29 +469,51 @@ async fn grade_fixture(name: &str) {
     )
     .unwrap();
     let submission = bad_submission(name);
+    let grader = Grader::new(&course(), Options::new(&course())).unwrap();
+    let embedded = Broker::connect(&BrokerChoice::Embedded).await.unwrap();
+    check_fixture(name, &expected, &grader, &embedded, &submission).await;
+    embedded.shutdown().await;
+    if let Some(kafka) = kafka::broker().await {
+        check_fixture(name, &expected, &grader, &kafka, &submission).await;
+        kafka.shutdown().await;
+    }
+    std::fs::remove_dir_all(submission).unwrap();
+}
+
+/// Grades `submission` on `broker` and checks the verdict and what the program left.
+async fn check_fixture(
+    name: &str,
+    expected: &Expected,
+    grader: &Grader,
+    broker: &Broker,
+    submission: &Path,
+) {
+    let on = broker.describe();
     let home_file =
         std::env::var_os("HOME").map(|home| Path::new(&home).join("checker-grade-escaped.txt"));
-    let grader = Grader::new(&course(), Options::new(&course())).unwrap();
-    let broker = Broker::connect(&BrokerChoice::Embedded).await.unwrap();
-    let report = grader.grade(&broker, &submission, name).await.unwrap();
+    let report = grader.grade(broker, submission, name).await.unwrap();
     let lab = report
         .labs
         .iter()
         .find(|l| l.number == expected.lab)
-        .unwrap_or_else(|| panic!("lab {} not graded: {report:#?}", expected.lab));
-    assert_eq!(lab.status.as_str(), expected.status, "{name}: {lab:#?}");
-    assert_eq!(lab.failed_step, expected.step, "{name}: {lab:#?}");
+        .unwrap_or_else(|| panic!("lab {} not graded on {on}: {report:#?}", expected.lab));
+    assert_eq!(
+        lab.status.as_str(),
+        expected.status,
+        "{name} on {on}: {lab:#?}"
+    );
+    assert_eq!(lab.failed_step, expected.step, "{name} on {on}: {lab:#?}");
     if let Some(message) = &expected.message {
         let got = lab.message.as_deref().unwrap_or_default();
         assert!(
             got.contains(message.as_str()),
-            "{name}: {got:?} lacks {message:?}"
+            "{name} on {on}: {got:?} lacks {message:?}"
         );
     }
     if let Some(detail) = &expected.detail {
         assert!(
             lab.details.iter().any(|d| d.contains(detail.as_str())),
-            "{name}: no detail holds {detail:?}: {:#?}",
+            "{name} on {on}: no detail holds {detail:?}: {:#?}",
             lab.details
         );
     }
@@ -512,7 +541,7 @@ async fn grade_fixture(name: &str) {
             }
         }
         "escapes-sandbox" => {
-            let escaped: Vec<_> = walk(&submission)
+            let escaped: Vec<_> = walk(submission)
                 .into_iter()
                 .filter(|p| p.ends_with("checker-grade-escaped.txt"))
                 .collect();
@@ -526,8 +555,6 @@ async fn grade_fixture(name: &str) {
         }
         _ => {}
     }
-    broker.shutdown().await;
-    std::fs::remove_dir_all(submission).unwrap();
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

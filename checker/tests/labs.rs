@@ -1,5 +1,9 @@
-//! Every lab against the embedded broker: the solution passes and matches its reviewed
-//! snapshot, the starter fails, and a program that only prints the expected text fails.
+//! Every lab against the embedded broker and against Apache Kafka (the local backend, see
+//! `kafka/mod.rs`): the solution passes and matches its reviewed snapshot, the starter
+//! fails at the same step on both, and a program that only prints the expected text fails.
+
+mod kafka;
+mod skip;
 
 use std::path::{Path, PathBuf};
 
@@ -20,22 +24,42 @@ fn lab(number: usize) -> LabInfo {
         .expect("lab exists")
 }
 
-async fn outcome(lab: &LabInfo, variant: Variant) -> Outcome {
-    let broker = Broker::connect(&BrokerChoice::Embedded)
-        .await
-        .expect("embedded broker");
+/// Which broker a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum On {
+    Embedded,
+    Kafka,
+}
+
+/// The broker, or `None` where Apache Kafka is not installed here (skipped, loudly).
+async fn broker(on: On) -> Option<Broker> {
+    match on {
+        On::Embedded => Some(
+            Broker::connect(&BrokerChoice::Embedded)
+                .await
+                .expect("embedded broker"),
+        ),
+        On::Kafka => kafka::broker().await,
+    }
+}
+
+async fn outcome(lab: &LabInfo, variant: Variant, broker: &Broker) -> Outcome {
     let settings = Settings {
         variant,
         compare_snapshot: false,
     };
-    verify::check(&root(), lab, &broker, settings)
+    verify::check(&root(), lab, broker, settings)
         .await
         .expect("checker ran")
 }
 
-async fn solution_passes(number: usize) {
+async fn solution_passes(number: usize, on: On) {
     let lab = lab(number);
-    let outcome = outcome(&lab, Variant::Solution).await;
+    let Some(broker) = broker(on).await else {
+        return;
+    };
+    let outcome = outcome(&lab, Variant::Solution, &broker).await;
+    broker.shutdown().await;
     if let Verdict::Failed(failure) = &outcome.verdict {
         panic!("solution of lab {number} failed: {failure:#?}");
     }
@@ -44,6 +68,16 @@ async fn solution_passes(number: usize) {
         .transcript
         .clone()
         .expect("a passing run has a transcript");
+    if on == On::Kafka {
+        // The reviewed snapshot is the embedded broker's run: Kafka must tell the same story.
+        let expected = snapshot::expected(&lab.dir()).expect("snapshot recorded");
+        assert!(
+            snapshot::matches(&expected, &transcript),
+            "lab {number} on Apache Kafka differs from its reviewed snapshot:\n{}",
+            checker::diff::render(&expected, &transcript)
+        );
+        return;
+    }
     keep_timeline(&lab, &transcript, &outcome);
     insta::with_settings!({
         snapshot_path => "../snapshots",
@@ -93,14 +127,20 @@ fn keep_timeline(lab: &LabInfo, transcript: &str, outcome: &Outcome) {
     assert!(!recorded.lines.is_empty(), "an empty recorded timeline");
 }
 
-async fn starter_fails(number: usize) {
+/// The starter fails its check at `step`, the same on every broker.
+async fn starter_fails(number: usize, step: usize, on: On) {
     let lab = lab(number);
-    let outcome = outcome(&lab, Variant::Starter).await;
+    let Some(broker) = broker(on).await else {
+        return;
+    };
+    let outcome = outcome(&lab, Variant::Starter, &broker).await;
+    broker.shutdown().await;
     match outcome.verdict {
         Verdict::Failed(failure) => {
-            assert!(
-                failure.step.is_some(),
-                "the failure names no step: {failure:?}"
+            assert_eq!(
+                failure.step,
+                Some(step),
+                "starter of lab {number} on {on:?} failed at another step: {failure:?}"
             );
             assert!(!failure.message.is_empty());
         }
@@ -130,34 +170,52 @@ fn impostor(dir: &Path, lab: &LabInfo, section: &str) -> PathBuf {
     script
 }
 
-/// A test that the solution of each lab passes and one that its starter fails.
+/// For each lab, on each broker: a test that its solution passes, and one that its starter
+/// fails at the step given (where the lab's first TODO shows).
 macro_rules! lab_tests {
-    ($($number:literal => $passes:ident, $fails:ident;)*) => {$(
-        #[tokio::test(flavor = "multi_thread")]
-        async fn $passes() {
-            solution_passes($number).await;
-        }
+    ($($number:literal, starter fails at $step:literal => $passes:ident, $fails:ident;)*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread")]
+            async fn $passes() {
+                solution_passes($number, On::Embedded).await;
+            }
 
-        #[tokio::test(flavor = "multi_thread")]
-        async fn $fails() {
-            starter_fails($number).await;
+            #[tokio::test(flavor = "multi_thread")]
+            async fn $fails() {
+                starter_fails($number, $step, On::Embedded).await;
+            }
+        )*
+        /// The same tests on Apache Kafka.
+        mod on_kafka {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $passes() {
+                    solution_passes($number, On::Kafka).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $fails() {
+                    starter_fails($number, $step, On::Kafka).await;
+                }
+            )*
         }
-    )*};
+    };
 }
 
 lab_tests! {
-    1 => lab01_solution_passes, lab01_starter_fails;
-    2 => lab02_solution_passes, lab02_starter_fails;
-    3 => lab03_solution_passes, lab03_starter_fails;
-    4 => lab04_solution_passes, lab04_starter_fails;
-    5 => lab05_solution_passes, lab05_starter_fails;
-    6 => lab06_solution_passes, lab06_starter_fails;
-    7 => lab07_solution_passes, lab07_starter_fails;
-    8 => lab08_solution_passes, lab08_starter_fails;
-    9 => lab09_solution_passes, lab09_starter_fails;
-    10 => lab10_solution_passes, lab10_starter_fails;
-    11 => lab11_solution_passes, lab11_starter_fails;
-    12 => lab12_solution_passes, lab12_starter_fails;
+    1, starter fails at 1 => lab01_solution_passes, lab01_starter_fails;
+    2, starter fails at 1 => lab02_solution_passes, lab02_starter_fails;
+    3, starter fails at 1 => lab03_solution_passes, lab03_starter_fails;
+    4, starter fails at 2 => lab04_solution_passes, lab04_starter_fails;
+    5, starter fails at 1 => lab05_solution_passes, lab05_starter_fails;
+    6, starter fails at 1 => lab06_solution_passes, lab06_starter_fails;
+    7, starter fails at 1 => lab07_solution_passes, lab07_starter_fails;
+    8, starter fails at 2 => lab08_solution_passes, lab08_starter_fails;
+    9, starter fails at 1 => lab09_solution_passes, lab09_starter_fails;
+    10, starter fails at 1 => lab10_solution_passes, lab10_starter_fails;
+    11, starter fails at 2 => lab11_solution_passes, lab11_starter_fails;
+    12, starter fails at 1 => lab12_solution_passes, lab12_starter_fails;
 }
 
 #[tokio::test(flavor = "multi_thread")]

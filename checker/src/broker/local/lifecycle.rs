@@ -51,8 +51,11 @@ const JVM_OPTIONS: &[&str] = &[
     "-Djava.awt.headless=true",
 ];
 
-/// The last lines of the broker's log shown when it fails to start.
+/// The last lines of a log shown when it has no error entry.
 const TAIL_LINES: usize = 15;
+
+/// The error entries of a log shown at most.
+const ERROR_ENTRIES: usize = 3;
 
 /// An Apache Kafka the checker started from a local installation. Dropping it kills the
 /// broker and deletes its folder.
@@ -87,9 +90,14 @@ impl LocalKafka {
                 LocalKafka::start_once(installation, java, port)
             })
             .await?;
-            match started {
-                Err(e) if port == Port::Any && attempt < 3 && e.is::<PortTaken>() => {}
-                other => return other,
+            // A port chosen here was taken meanwhile: try others.
+            let retry = started
+                .as_ref()
+                .err()
+                .and_then(|e| e.downcast_ref::<PortTaken>());
+            match retry {
+                Some(taken) if attempt < 3 && Port::Fixed(taken.0) != port => {}
+                _ => return started,
             }
         }
     }
@@ -144,7 +152,7 @@ impl LocalKafka {
             "/bin/sh",
             &[
                 "-c",
-                r#"kill -KILL -- "-$0"; rm -rf -- "$1""#,
+                r#"kill -9 -"$0"; rm -rf "$1""#,
                 &group,
                 &scratch.to_string_lossy(),
             ],
@@ -171,28 +179,26 @@ impl LocalKafka {
             log,
             stop,
         };
-        kafka.wait_ready(&child, broker_port)?;
+        kafka.wait_ready(&child)?;
         Ok(kafka)
     }
 
     /// Waits until the broker answers a metadata request, or its JVM has exited.
-    fn wait_ready(&self, child: &Mutex<Option<Child>>, port: u16) -> Result<()> {
+    fn wait_ready(&self, child: &Mutex<Option<Child>>) -> Result<()> {
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
             let exited = lock(child)
                 .as_mut()
                 .and_then(|child| child.try_wait().ok().flatten());
             if let Some(status) = exited {
-                let tail = tail(&self.log, TAIL_LINES);
-                if tail.contains("Address already in use") {
-                    return Err(anyhow!(PortTaken(port))).context(format!(
-                        "port {port} of 127.0.0.1 is taken by another program: free it, or \
-                         choose another port"
-                    ));
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                if let Some(taken) = port_taken(&log) {
+                    return Err(anyhow!(PortTaken(taken)));
                 }
                 bail!(
-                    "Kafka {} stopped while starting ({status}). The last lines of its log:\n{tail}",
-                    self.installation.version
+                    "Kafka {} stopped while starting ({status}). From its log:\n{}",
+                    self.installation.version,
+                    excerpt(&log)
                 );
             }
             if probe(&self.bootstrap, Duration::from_secs(1)).is_ok() {
@@ -200,11 +206,11 @@ impl LocalKafka {
             }
             if Instant::now() > deadline {
                 bail!(
-                    "Kafka {} did not answer at {} within {} s. The last lines of its log:\n{}",
+                    "Kafka {} did not answer at {} within {} s. From its log:\n{}",
                     self.installation.version,
                     self.bootstrap,
                     STARTUP_TIMEOUT.as_secs(),
-                    tail(&self.log, TAIL_LINES)
+                    excerpt(&std::fs::read_to_string(&self.log).unwrap_or_default())
                 );
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -243,7 +249,11 @@ struct PortTaken(u16);
 
 impl std::fmt::Display for PortTaken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Kafka could not bind 127.0.0.1:{}", self.0)
+        write!(
+            f,
+            "port {} of 127.0.0.1 is taken by another program: free it, or choose another port",
+            self.0
+        )
     }
 }
 
@@ -313,8 +323,46 @@ fn scratch_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn tail(log: &Path, lines: usize) -> String {
-    last_lines(&std::fs::read_to_string(log).unwrap_or_default(), lines)
+/// The port of 127.0.0.1 a broker's log says it could not bind, if it says so.
+fn port_taken(log: &str) -> Option<u16> {
+    log.lines()
+        .filter(|line| line.contains("Address already in use"))
+        .find_map(|line| {
+            let (_, rest) = line.split_once("failed to bind to 127.0.0.1:")?;
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+}
+
+/// What a learner should see of a broker's log: its first error entries, each with its
+/// exception and causes, without repeats; else its last lines.
+fn excerpt(log: &str) -> String {
+    let mut shown: Vec<&str> = Vec::new();
+    let mut entries = 0;
+    let mut in_error = false;
+    for line in log.lines() {
+        if line.starts_with('[') {
+            in_error = line.contains("] ERROR ") || line.contains("] FATAL ");
+            if in_error {
+                entries += 1;
+                if entries > ERROR_ENTRIES {
+                    break;
+                }
+            }
+        } else if in_error && line.starts_with('\t') {
+            // A stack frame.
+            continue;
+        }
+        if in_error && !shown.contains(&line) {
+            shown.push(line);
+        }
+    }
+    if shown.is_empty() {
+        return last_lines(log, TAIL_LINES);
+    }
+    shown.iter().map(|line| format!("  {line}\n")).collect()
 }
 
 fn last_lines(text: &str, count: usize) -> String {
@@ -358,6 +406,50 @@ mod tests {
         assert_eq!(get("group.consumer.heartbeat.interval.ms"), "500");
         assert_eq!(get("group.consumer.min.heartbeat.interval.ms"), "500");
         assert_eq!(get("offsets.topic.replication.factor"), "1");
+    }
+
+    const BIND_FAILURE: &str = "\
+[2026-12-02 23:28:19,700] INFO Awaiting socket connections on 127.0.0.1:19093. (kafka.network.DataPlaneAcceptor)
+[2026-12-02 23:28:19,712] ERROR Unable to start acceptor for PLAINTEXT (kafka.network.DataPlaneAcceptor)
+org.apache.kafka.common.KafkaException: Socket server failed to bind to 127.0.0.1:19092: Address already in use.
+\tat kafka.network.Acceptor.openServerSocket(SocketServer.scala:749)
+Caused by: java.net.BindException: Address already in use
+\tat java.base/sun.nio.ch.Net.bind0(Native Method)
+[2026-12-02 23:28:19,715] ERROR [BrokerServer id=1] Fatal error during broker startup. (kafka.server.BrokerServer)
+java.lang.RuntimeException: Unable to start acceptor for PLAINTEXT
+Caused by: java.net.BindException: Address already in use
+[2026-12-02 23:28:19,991] INFO [QuorumController id=1] closed event queue.
+";
+
+    #[test]
+    fn a_bind_failure_names_its_port() {
+        assert_eq!(port_taken(BIND_FAILURE), Some(19092));
+        assert_eq!(port_taken("[x] ERROR something else"), None);
+    }
+
+    #[test]
+    fn the_excerpt_is_the_error_entries_without_stack_frames_or_repeats() {
+        let excerpt = excerpt(BIND_FAILURE);
+        assert!(
+            excerpt.contains("ERROR Unable to start acceptor"),
+            "{excerpt}"
+        );
+        assert!(
+            excerpt.contains("failed to bind to 127.0.0.1:19092"),
+            "{excerpt}"
+        );
+        assert!(
+            excerpt.contains("Fatal error during broker startup"),
+            "{excerpt}"
+        );
+        assert!(!excerpt.contains("\tat "), "{excerpt}");
+        assert!(!excerpt.contains("INFO"), "{excerpt}");
+        assert_eq!(excerpt.matches("Caused by").count(), 1, "{excerpt}");
+        // No error entry: the last lines.
+        assert_eq!(
+            self::excerpt("[a] INFO one\n[b] INFO two\n"),
+            "  [a] INFO one\n  [b] INFO two\n"
+        );
     }
 
     #[test]
