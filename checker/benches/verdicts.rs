@@ -5,16 +5,22 @@
 //! A table instead of a timed test: a busy machine makes numbers slower, never a test red.
 //! Every figure says which floor bounds it: a broker timer, a lab setting, or none.
 //!
-//! Knobs: `BENCH_RUNS` (runs of each lab, default 10), `BENCH_LABS` (which labs, default
-//! all: `5` or `1,6`), `BENCH_ALL_RUNS` (runs of `verify --all`, default 3; 0 skips it),
-//! `CLASS_SIZE` (submissions graded per `--jobs` setting, default 4; 0 skips grading),
-//! `GRADE_JOBS` (default `1,4`).
+//! With `KAFKA_HOME` naming an Apache Kafka installation (`checker/kafka/install.sh`
+//! makes one), the broker start and each lab's time are also taken on Apache Kafka (the
+//! local backend), in the same run, in a column beside the embedded broker's.
+//!
+//! Knobs: `BENCH_RUNS` (runs of each lab, default 10), `BENCH_KAFKA_RUNS` (runs of each lab
+//! on Kafka, default 5; 0 skips Kafka), `BENCH_LABS` (which labs, default all: `5` or
+//! `1,6`), `BENCH_ALL_RUNS` (runs of `verify --all`, default 3; 0 skips it), `CLASS_SIZE`
+//! (submissions graded per `--jobs` setting, default 4; 0 skips grading), `GRADE_JOBS`
+//! (default `1,4`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use checker::broker::{self, embedded, Broker, BrokerChoice};
+use checker::broker::local::{Installation, Java, LocalKafka, Port, KAFKA_HOME_VAR};
+use checker::broker::{self, embedded, Broker, BrokerChoice, LocalBroker};
 use checker::grade::{class, Grader, Options};
 use checker::info_file::{InfoFile, LabInfo, Variant};
 use checker::scenario::Measurement;
@@ -39,7 +45,17 @@ async fn main() {
     println!("{}\n", machine());
     let mut report = json!({ "machine": machine() });
     report["broker_start"] = broker_start().await;
-    report["labs"] = labs(&root, &info).await;
+    let kafka = match kafka_installation() {
+        Ok(found) => {
+            report["kafka_start"] = kafka_start(&found).await;
+            Some(found)
+        }
+        Err(why) => {
+            println!("Apache Kafka: not measured, {why}");
+            None
+        }
+    };
+    report["labs"] = labs(&root, &info, kafka).await;
     if setting("BENCH_ALL_RUNS", 3) > 0 {
         report["verify_all"] = verify_all_wall(&root, &info).await;
     }
@@ -84,6 +100,41 @@ async fn broker_start() -> Value {
         ms(spread.max)
     );
     json!({ "runs": 5, "median_s": spread.median.as_secs_f64(), "max_s": spread.max.as_secs_f64() })
+}
+
+/// The Apache Kafka the Kafka column runs on, or why there is none.
+fn kafka_installation() -> Result<(Installation, Java), String> {
+    if setting("BENCH_KAFKA_RUNS", 5) == 0 {
+        return Err("BENCH_KAFKA_RUNS is 0".into());
+    }
+    let home = std::env::var_os(KAFKA_HOME_VAR).ok_or_else(|| {
+        format!("{KAFKA_HOME_VAR} is not set (checker/kafka/install.sh makes one)")
+    })?;
+    let installation = Installation::open(Path::new(&home)).map_err(|e| e.to_string())?;
+    let java = Java::find().map_err(|e| e.to_string())?;
+    Ok((installation, java))
+}
+
+/// Starting Apache Kafka (format, JVM start) until it answers a metadata request.
+async fn kafka_start((installation, java): &(Installation, Java)) -> Value {
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let kafka = LocalKafka::start(installation.clone(), java.clone(), Port::Any)
+            .await
+            .expect("Apache Kafka starts");
+        times.push(started.elapsed());
+        kafka.stop();
+    }
+    let spread = Spread::of(&times);
+    println!(
+        "Apache Kafka {} start (format, JVM) until its first metadata answer, 3 runs: median \
+         {}, max {} (floor: the JVM's start)",
+        installation.version,
+        secs(spread.median),
+        secs(spread.max)
+    );
+    json!({ "runs": 3, "version": installation.version, "median_s": spread.median.as_secs_f64(), "max_s": spread.max.as_secs_f64() })
 }
 
 /// Min, median and max of some durations.
@@ -147,10 +198,9 @@ struct Sample {
     failure: Option<String>,
 }
 
+/// On Apache Kafka the broker keeps no record of its rebalances: the group timer figures
+/// stay at zero there, and only the times are shown.
 async fn sample(root: &Path, lab: &LabInfo, broker: &Broker) -> Sample {
-    let Broker::Embedded(embedded) = broker else {
-        unreachable!("the benchmark runs on the embedded broker")
-    };
     let settings = Settings {
         variant: Variant::Solution,
         compare_snapshot: true,
@@ -160,11 +210,14 @@ async fn sample(root: &Path, lab: &LabInfo, broker: &Broker) -> Sample {
         .await
         .expect("the checker ran");
     let ended = Instant::now();
-    let rebalances: Vec<_> = embedded
-        .rebalances()
-        .into_iter()
-        .filter(|r| r.began >= started && r.ended <= ended)
-        .collect();
+    let rebalances: Vec<_> = match broker {
+        Broker::Embedded(embedded) => embedded
+            .rebalances()
+            .into_iter()
+            .filter(|r| r.began >= started && r.ended <= ended)
+            .collect(),
+        _ => Vec::new(),
+    };
     // A rebalance that an expired session started was waited for since that session's
     // last heartbeat, about one session timeout earlier.
     let mut group_timers: Vec<(Instant, Instant)> = rebalances
@@ -218,20 +271,47 @@ fn median(values: &mut [Duration]) -> Duration {
     values[values.len() / 2]
 }
 
-/// Every lab's solution, `BENCH_RUNS` times after one warm-up run, on one embedded broker.
-async fn labs(root: &Path, info: &InfoFile) -> Value {
+/// Every lab's solution, `BENCH_RUNS` times after one warm-up run, on one embedded broker;
+/// and `BENCH_KAFKA_RUNS` times on one Apache Kafka, where `kafka` is installed.
+async fn labs(root: &Path, info: &InfoFile, kafka: Option<(Installation, Java)>) -> Value {
     let runs: usize = setting("BENCH_RUNS", 10);
+    let kafka_runs: usize = setting("BENCH_KAFKA_RUNS", 5);
     let broker = Broker::connect(&BrokerChoice::Embedded)
         .await
         .expect("embedded broker");
-    println!("\nWarm `verify --solution`, {runs} runs a lab, one embedded broker");
+    let kafka = match kafka {
+        Some((installation, java)) => Some(Arc::new(
+            LocalKafka::start(installation, java, Port::Any)
+                .await
+                .expect("Apache Kafka starts"),
+        )),
+        None => None,
+    };
+    match &kafka {
+        Some(kafka) => println!(
+            "\nWarm `verify --solution`: {runs} runs a lab on one embedded broker, {kafka_runs} \
+             on one Apache Kafka {}",
+            kafka.installation().version
+        ),
+        None => println!("\nWarm `verify --solution`, {runs} runs a lab, one embedded broker"),
+    }
     println!(
-        "{:<26} {:>7} {:>7} {:>7} {:>7}  {:>10} {:>9} {:>7}  {:>6}  floor",
-        "lab", "min", "median", "max", "max/min", "group", "initial", "rest", "failed"
+        "{:<26} {:>7} {:>7} {:>7} {:>7}  {:>10} {:>9} {:>7}  {:>6}  {:>7} {:>7}  floor",
+        "lab",
+        "min",
+        "median",
+        "max",
+        "max/min",
+        "group",
+        "initial",
+        "rest",
+        "failed",
+        "Kafka",
+        "Kafka"
     );
     println!(
-        "{:<26} {:>7} {:>7} {:>7} {:>7}  {:>10} {:>9} {:>7}  {:>6}",
-        "", "", "", "", "", "timers", "delay", "", ""
+        "{:<26} {:>7} {:>7} {:>7} {:>7}  {:>10} {:>9} {:>7}  {:>6}  {:>7} {:>7}",
+        "", "", "", "", "", "timers", "delay", "", "", "median", "failed"
     );
     let only: Vec<usize> = std::env::var("BENCH_LABS")
         .unwrap_or_default()
@@ -249,7 +329,16 @@ async fn labs(root: &Path, info: &InfoFile) -> Value {
         for _ in 0..runs {
             samples.push(sample(root, lab, &broker).await);
         }
-        rows.push(lab_row(lab, &samples));
+        let mut on_kafka = Vec::new();
+        if let Some(kafka) = &kafka {
+            for _ in 0..kafka_runs {
+                // A handle per run: each deletes its own topics and groups when it ends.
+                let run = Broker::Local(LocalBroker::shared(kafka.clone()));
+                on_kafka.push(sample(root, lab, &run).await);
+                run.shutdown().await;
+            }
+        }
+        rows.push(lab_row(lab, &samples, &on_kafka));
     }
     println!(
         "group timers: median time some group of the lab waited on the group protocol (a \
@@ -259,14 +348,17 @@ async fn labs(root: &Path, info: &InfoFile) -> Value {
     json!(rows)
 }
 
-fn lab_row(lab: &LabInfo, samples: &[Sample]) -> Value {
+fn lab_row(lab: &LabInfo, samples: &[Sample], on_kafka: &[Sample]) -> Value {
     let times: Vec<Duration> = samples.iter().map(|s| s.took).collect();
     let spread = Spread::of(&times);
     let group_timers = median(&mut samples.iter().map(|s| s.group_timers).collect::<Vec<_>>());
     let delay = median(&mut samples.iter().map(|s| s.initial_delay).collect::<Vec<_>>());
     let failures: Vec<&String> = samples.iter().filter_map(|s| s.failure.as_ref()).collect();
+    let kafka_failures: Vec<&String> = on_kafka.iter().filter_map(|s| s.failure.as_ref()).collect();
+    let kafka_times: Vec<Duration> = on_kafka.iter().map(|s| s.took).collect();
+    let kafka_spread = (!kafka_times.is_empty()).then(|| Spread::of(&kafka_times));
     println!(
-        "{:<26} {:>7} {:>7} {:>7} {:>6.2}×  {:>10} {:>9} {:>7}  {:>6}  {}",
+        "{:<26} {:>7} {:>7} {:>7} {:>6.2}×  {:>10} {:>9} {:>7}  {:>6}  {:>7} {:>7}  {}",
         format!("{} {}", lab.number, lab.name),
         secs(spread.min),
         secs(spread.median),
@@ -276,14 +368,27 @@ fn lab_row(lab: &LabInfo, samples: &[Sample]) -> Value {
         secs(delay),
         secs(spread.median.saturating_sub(group_timers)),
         failures.len(),
+        kafka_spread.as_ref().map_or("-".into(), |s| secs(s.median)),
+        kafka_spread
+            .as_ref()
+            .map_or("-".into(), |_| kafka_failures.len().to_string()),
         floor(lab.number),
     );
     for failure in &failures {
         println!("    failed: {failure}");
     }
+    for failure in &kafka_failures {
+        println!("    failed on Kafka: {failure}");
+    }
     let measured = measured_medians(samples);
+    let kafka_measured = measured_medians(on_kafka);
     for (name, value, unit) in &measured {
-        println!("    {name} {value:.2} {unit} (median)");
+        let on_kafka = kafka_measured
+            .iter()
+            .find(|(other, _, _)| other == name)
+            .map(|(_, value, unit)| format!(", on Kafka {value:.2} {unit}"))
+            .unwrap_or_default();
+        println!("    {name} {value:.2} {unit} (median){on_kafka}");
     }
     json!({
         "lab": lab.number,
@@ -300,6 +405,16 @@ fn lab_row(lab: &LabInfo, samples: &[Sample]) -> Value {
             .iter()
             .map(|(name, value, unit)| json!({ "name": name, "median": value, "unit": unit }))
             .collect::<Vec<_>>(),
+        "kafka": kafka_spread.map(|spread| json!({
+            "runs": on_kafka.len(),
+            "wall": spread.json(),
+            "failed": kafka_failures.len(),
+            "failures": kafka_failures,
+            "measured": kafka_measured
+                .iter()
+                .map(|(name, value, unit)| json!({ "name": name, "median": value, "unit": unit }))
+                .collect::<Vec<_>>(),
+        })),
     })
 }
 

@@ -384,3 +384,15 @@ fn lab6_processes() -> Vec<i32> {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn the_broker_logs_through_its_binding() {
+    let Some(kafka) = kafka::shared().await else {
+        return;
+    };
+    // Without log4j-slf4j-impl, slf4j falls back to NOP and the log stays empty.
+    let log = std::fs::read_to_string(kafka.log()).unwrap();
+    assert!(log.contains("Kafka Server started"), "{log}");
+    assert!(log.contains(" INFO "), "{log}");
+    assert!(!log.contains("SLF4J: Defaulting to no-operation"), "{log}");
+}

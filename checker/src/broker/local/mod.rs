@@ -96,3 +96,26 @@ pub fn require_home(home: Option<&Path>) -> Result<PathBuf> {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_maven_installation_is_the_release_the_container_pins() {
+        let pom = include_str!("../../../kafka/pom.xml");
+        let (_, tag) = crate::broker::DEFAULT_IMAGE.split_once(':').unwrap();
+        assert!(
+            pom.contains(&format!("<kafka.version>{tag}</kafka.version>")),
+            "checker/kafka/pom.xml is not on Kafka {tag}"
+        );
+    }
+
+    #[test]
+    fn an_unnamed_installation_says_how_to_name_one() {
+        let error = require_home(None).unwrap_err().to_string();
+        for way in ["--kafka-home", KAFKA_HOME_VAR, "kafka_home", "install.sh"] {
+            assert!(error.contains(way), "{error}");
+        }
+    }
+}
