@@ -55,9 +55,16 @@ async fn main() {
             None
         }
     };
+    let local = kafka.as_ref().map(|(installation, _)| BrokerChoice::Local {
+        home: Some(installation.home.clone()),
+    });
     report["labs"] = labs(&root, &info, kafka).await;
     if setting("BENCH_ALL_RUNS", 3) > 0 {
-        report["verify_all"] = verify_all_wall(&root, &info).await;
+        println!();
+        report["verify_all"] = verify_all_wall(&root, &info, &BrokerChoice::Embedded).await;
+        if let Some(local) = &local {
+            report["verify_all_kafka"] = verify_all_wall(&root, &info, local).await;
+        }
     }
     if setting("CLASS_SIZE", 4) > 0 {
         report["class_grading"] = class_grading(&root, &info).await;
@@ -440,33 +447,34 @@ fn measured_medians(samples: &[Sample]) -> Vec<(String, f64, &'static str)> {
 }
 
 /// `verify --all --solution` as a learner runs it: broker start, builds, labs side by side.
-async fn verify_all_wall(root: &Path, info: &InfoFile) -> Value {
+async fn verify_all_wall(root: &Path, info: &InfoFile, choice: &BrokerChoice) -> Value {
     let runs: usize = setting("BENCH_ALL_RUNS", 3);
     let mut times = Vec::new();
     let mut failed = 0;
     for _ in 0..runs {
         let started = Instant::now();
-        let broker = Arc::new(
-            Broker::connect(&BrokerChoice::Embedded)
-                .await
-                .expect("embedded broker"),
-        );
+        let broker = Arc::new(Broker::connect(choice).await.expect("the broker starts"));
         let rows =
             verify_all::check_all(root, &info.labs, &broker, Variant::Solution, |_, _| Ok(()))
                 .await
                 .expect("the checker ran");
         times.push(started.elapsed());
         failed += rows.iter().filter(|row| !row.passed).count();
+        if let Ok(broker) = Arc::try_unwrap(broker) {
+            broker.shutdown().await;
+        }
     }
     let spread = Spread::of(&times);
     println!(
-        "\n`verify --all --solution` (broker start, builds, labs side by side), {runs} runs: min {}, median {}, max {}; {failed} lab \
-         verdicts failed (floor: lab 7, session.timeout.ms 6 s before its restart)",
+        "`verify --all --solution` on the {} broker (its start, builds, labs side by side), {runs} \
+         runs: min {}, median {}, max {}; {failed} lab verdicts failed (floor: lab 7, \
+         session.timeout.ms 6 s before its restart)",
+        choice.kind(),
         secs(spread.min),
         secs(spread.median),
         secs(spread.max)
     );
-    json!({ "runs": runs, "wall": spread.json(), "failed": failed })
+    json!({ "broker": choice.kind(), "runs": runs, "wall": spread.json(), "failed": failed })
 }
 
 /// Grading a class of copies of the solutions at each `--jobs` of `GRADE_JOBS`.

@@ -5,7 +5,7 @@
 //!
 //! - `describe GROUP` prints how many members the group has, then each partition's committed
 //!   offset, end offset and lag;
-//! - `reset GROUP --to-earliest`, `--to-datetime 2026-12-01T09:00:00Z` or `--shift-by N`
+//! - `reset GROUP --to-earliest`, `--to-datetime 2026-12-01T09:00:00.000Z` or `--shift-by N`
 //!   moves the group's committed offsets, only while the group has no active member, and
 //!   prints where each partition now stands; with members, it refuses and exits with
 //!   status 1.
@@ -17,8 +17,9 @@ use offsets::Target;
 
 /// How to call this program, printed when the arguments do not fit.
 const USAGE: &str = "usage: lab12-lag-and-offsets describe GROUP
-       lab12-lag-and-offsets reset GROUP --to-earliest|--to-datetime UTC-TIME|--shift-by N
-UTC-TIME is RFC 3339 in UTC, such as 2026-12-01T09:00:00Z or 2026-12-01T09:00:00.250Z";
+       lab12-lag-and-offsets reset GROUP --to-earliest|--to-datetime TIME|--shift-by N
+TIME is written as kafka-consumer-groups takes it: YYYY-MM-DDThh:mm:ss.sss, then Z,
++hh:mm or nothing for UTC, such as 2026-12-01T09:00:00.000Z";
 
 fn main() {
     let topic = lab_contract::topic(lab12::TOPIC.name);

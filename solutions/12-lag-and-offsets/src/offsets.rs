@@ -23,21 +23,51 @@ pub enum Target {
 }
 
 impl Target {
-    /// Reads `--to-earliest`, `--to-datetime <RFC 3339 time in UTC>` or `--shift-by N`.
+    /// Reads `--to-earliest`, `--to-datetime YYYY-MM-DDThh:mm:ss.sss[zone]` or
+    /// `--shift-by N`.
     pub fn parse(args: &[&str]) -> Option<Target> {
         match args {
             ["--to-earliest"] => Some(Target::Earliest),
-            ["--to-datetime", time] => {
-                let time = humantime::parse_rfc3339(time).ok()?;
-                let since_epoch = time.duration_since(std::time::UNIX_EPOCH).ok()?;
-                i64::try_from(since_epoch.as_millis())
-                    .ok()
-                    .map(Target::Datetime)
-            }
+            ["--to-datetime", time] => parse_datetime(time).map(Target::Datetime),
             ["--shift-by", n] => n.parse().ok().map(Target::ShiftBy),
             _ => None,
         }
     }
+}
+
+/// Milliseconds since the epoch of a time written as `kafka-consumer-groups --to-datetime`
+/// takes it (`Utils.getDateTime` in Kafka's clients): `YYYY-MM-DDThh:mm:ss.sss`, then `Z`,
+/// `+hh:mm`, `+hh` (or `-`), or nothing for UTC. Like Kafka's tool, it refuses a time
+/// without milliseconds.
+pub fn parse_datetime(text: &str) -> Option<i64> {
+    let (local, zone) = text.split_at_checked(23)?;
+    let millis = local.get(19..)?;
+    if !(millis.starts_with('.') && millis[1..].bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    let offset_minutes: i64 = match zone.as_bytes() {
+        [] | [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), ..] => {
+            let (hours, minutes) = match zone[1..].split_once(':') {
+                Some((hours, minutes)) if minutes.len() == 2 => (hours, minutes),
+                None => (&zone[1..], "00"),
+                _ => return None,
+            };
+            if hours.len() != 2 {
+                return None;
+            }
+            let total = hours.parse::<i64>().ok()? * 60 + minutes.parse::<i64>().ok()?;
+            if *sign == b'-' {
+                -total
+            } else {
+                total
+            }
+        }
+        _ => return None,
+    };
+    let utc = humantime::parse_rfc3339(&format!("{local}Z")).ok()?;
+    let since_epoch = utc.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(i64::try_from(since_epoch.as_millis()).ok()? - offset_minutes * 60_000)
 }
 
 /// One partition of a group's position.
@@ -220,4 +250,38 @@ impl Tool {
             .collect()
     }
     // ANCHOR_END: solution
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-12-01T09:00:00Z in milliseconds since the epoch.
+    const NINE: i64 = 1_796_115_600_000;
+
+    #[test]
+    fn times_are_read_as_kafka_consumer_groups_reads_them() {
+        assert_eq!(parse_datetime("2026-12-01T09:00:00.000Z"), Some(NINE));
+        // No zone is UTC, as in Kafka's tool.
+        assert_eq!(parse_datetime("2026-12-01T09:00:00.000"), Some(NINE));
+        assert_eq!(parse_datetime("2026-12-01T09:00:00.250Z"), Some(NINE + 250));
+        assert_eq!(parse_datetime("2026-12-01T10:00:00.000+01:00"), Some(NINE));
+        assert_eq!(parse_datetime("2026-12-01T08:30:00.000-00:30"), Some(NINE));
+        assert_eq!(parse_datetime("2026-12-01T11:00:00.000+02"), Some(NINE));
+    }
+
+    #[test]
+    fn times_kafka_consumer_groups_refuses_are_refused() {
+        // Measured on Kafka 4.3.1: "Unparseable date: \"2026-12-01T09:00:00Z\"".
+        for refused in [
+            "2026-12-01T09:00:00Z",
+            "2026-12-01T09:00:00",
+            "2026-12-01 09:00:00.000Z",
+            "2026-12-01T09:00:00.000UTC",
+            "2026-12-01T09:00:00.000+1",
+            "yesterday",
+        ] {
+            assert_eq!(parse_datetime(refused), None, "{refused}");
+        }
+    }
 }

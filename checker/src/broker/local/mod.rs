@@ -64,7 +64,7 @@ impl LocalBroker {
     /// A one-line description for status output.
     pub fn describe(&self) -> String {
         format!(
-            "Apache Kafka {} (from {}) at {}",
+            "local Apache Kafka {} (from {}) at {}",
             self.kafka.installation().version,
             self.kafka.installation().home.display(),
             self.kafka.bootstrap()
