@@ -116,7 +116,10 @@ impl GroupReader {
             .groups()
             .iter()
             .find(|g| g.name() == group)
-            .ok_or_else(|| anyhow!("the broker at {bootstrap} did not describe group {group}"))?;
+            // librdkafka lists a group only once it exists: a member joined or it committed.
+            .ok_or_else(|| {
+                anyhow!("consumer group {group} does not exist on {bootstrap}: no member has joined it and it has committed nothing")
+            })?;
         let mut members = Vec::new();
         for member in info.members() {
             let owned = member

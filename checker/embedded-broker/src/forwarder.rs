@@ -120,6 +120,9 @@ async fn connection(client: TcpStream, peer: SocketAddr, upstream: TcpStream, sh
                         shared.coordinator.note_consumer_protocol_group(&group);
                     }
                 }
+                if api_versions::is_flexible(&header) {
+                    frame = api_versions::downgrade_request(&header);
+                }
                 if !expects_no_answer(&header, &frame) {
                     let rewrite = match header.api_key {
                         API_VERSIONS => Rewrite::ApiVersions(header.api_version),
@@ -154,10 +157,15 @@ async fn connection(client: TcpStream, peer: SocketAddr, upstream: TcpStream, sh
                     let ranges: Vec<(i16, i16, i16)> = GROUP_APIS
                         .iter()
                         .chain(topic_admin::SUPPORTED.iter())
-                        .chain([list_offsets::SUPPORTED].iter())
+                        .chain([list_offsets::SUPPORTED, api_versions::SUPPORTED].iter())
                         .copied()
                         .collect();
-                    frame = api_versions::override_ranges(frame, version, &ranges);
+                    // A flexible request was asked of the mock as v2 (see `api_versions`).
+                    let asked = if version >= 3 { 2 } else { version };
+                    frame = api_versions::override_ranges(frame, asked, &ranges);
+                    if version >= 3 {
+                        frame = api_versions::to_flexible(frame);
+                    }
                 }
                 Rewrite::Metadata(version) => topic_admin::name_controller(&mut frame, version),
                 Rewrite::ListOffsets(query) => {

@@ -293,6 +293,16 @@ impl Writer {
         self.i32(length as i32);
     }
 
+    /// An UNSIGNED_VARINT: a compact length, or the count of tagged fields.
+    pub fn uvarint(&mut self, value: u64) {
+        let mut raw = value;
+        while raw >= 0x80 {
+            self.0.push((raw as u8 & 0x7f) | 0x80);
+            raw >>= 7;
+        }
+        self.0.push(raw as u8);
+    }
+
     /// A VARINT or VARLONG (zigzag-encoded), as inside record batches.
     pub fn varint(&mut self, value: i64) {
         let mut raw = ((value << 1) ^ (value >> 63)) as u64;
