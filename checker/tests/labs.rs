@@ -174,33 +174,24 @@ fn impostor(dir: &Path, lab: &LabInfo, section: &str) -> PathBuf {
 /// fails at the step given (where the lab's first TODO shows).
 macro_rules! lab_tests {
     ($($number:literal, starter fails at $step:literal => $passes:ident, $fails:ident;)*) => {
-        $(
-            #[tokio::test(flavor = "multi_thread")]
-            async fn $passes() {
-                solution_passes($number, On::Embedded).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn $fails() {
-                starter_fails($number, $step, On::Embedded).await;
-            }
-        )*
+        lab_tests!(@on On::Embedded; $($number, $step => $passes, $fails;)*);
         /// The same tests on Apache Kafka.
         mod on_kafka {
             use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread")]
-                async fn $passes() {
-                    solution_passes($number, On::Kafka).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread")]
-                async fn $fails() {
-                    starter_fails($number, $step, On::Kafka).await;
-                }
-            )*
+            lab_tests!(@on On::Kafka; $($number, $step => $passes, $fails;)*);
         }
     };
+    (@on $on:expr; $($number:literal, $step:literal => $passes:ident, $fails:ident;)*) => {$(
+        #[tokio::test(flavor = "multi_thread")]
+        async fn $passes() {
+            solution_passes($number, $on).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn $fails() {
+            starter_fails($number, $step, $on).await;
+        }
+    )*};
 }
 
 lab_tests! {
