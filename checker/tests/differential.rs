@@ -201,7 +201,8 @@ async fn describe_and_delete_groups_answer_alike() {
             first.subscribe(&[&tag]).unwrap();
             second.subscribe(&[&tag]).unwrap();
             settle(&[&first, &second]);
-            let report = consumer_group::describe(&bootstrap, &tag, &[tag.clone()]).unwrap();
+            let report =
+                consumer_group::describe(&bootstrap, &tag, std::slice::from_ref(&tag)).unwrap();
             let mut owned: Vec<usize> = report.members.iter().map(|m| m.owned.len()).collect();
             owned.sort();
             let described = Described {
