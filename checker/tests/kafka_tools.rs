@@ -443,3 +443,46 @@ async fn verifiable_consumer_shares_a_group_with_a_librdkafka_member() {
         killed.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_consumer_groups_describes_the_members_of_a_live_group() {
+    let Some(libs) = libs() else {
+        return;
+    };
+    let (topic, group) = ("tools-live", "tools-live-group");
+    let broker = broker_with_records(topic).await;
+    let bootstrap = broker.bootstrap().to_string();
+    let member = Member::start(&bootstrap, topic, group);
+    member.wait_for(&[0, 1, 2], Duration::from_secs(60));
+    let ours = describe(&bootstrap, group, topic);
+    assert_eq!(ours.members.len(), 1, "{ours:?}");
+    let theirs = &ours.members[0];
+
+    let table = consumer_groups(
+        &libs,
+        &bootstrap,
+        &["--describe", "--group", group, "--members", "--verbose"],
+    );
+    let described = rows(&table, group);
+    assert_eq!(described.len(), 1, "{table}");
+    let row = &described[0];
+    // GROUP CONSUMER-ID HOST CLIENT-ID #PARTITIONS ... ASSIGNMENT
+    assert_eq!(row[1], theirs.id, "{table}");
+    assert_eq!(row[2], theirs.host, "{table}");
+    assert_eq!(row[3], theirs.client_id, "{table}");
+    assert_eq!(row[4], "3", "{table}");
+    assert!(row.contains(&format!("{topic}:0,1,2").as_str()), "{table}");
+
+    let state = consumer_groups(
+        &libs,
+        &bootstrap,
+        &["--describe", "--group", group, "--state"],
+    );
+    let state_row = &rows(&state, group)[0];
+    assert_eq!(
+        state_row[state_row.len() - 3..],
+        ["range", "Stable", "1"],
+        "{state}"
+    );
+    drop(member);
+}
