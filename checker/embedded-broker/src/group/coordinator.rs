@@ -95,6 +95,7 @@ impl Groups {
         client: &Client,
         now: Instant,
     ) -> Reply<JoinResponse> {
+        self.tick(now);
         let fail = |error| Reply::Now(JoinResponse::error(error, &request.member_id));
         if request.group_id.is_empty() {
             return fail(INVALID_GROUP_ID);
@@ -131,6 +132,7 @@ impl Groups {
 
     /// SyncGroup.
     pub fn sync(&mut self, request: SyncRequest, now: Instant) -> Reply<SyncResponse> {
+        self.tick(now);
         let fail = |error| Reply::Now(SyncResponse::error(error));
         let Some(group) = self.groups.get_mut(&request.group_id) else {
             return fail(UNKNOWN_MEMBER_ID);
@@ -193,6 +195,7 @@ impl Groups {
 
     /// Heartbeat: its error code.
     pub fn heartbeat(&mut self, request: HeartbeatRequest, now: Instant) -> i16 {
+        self.tick(now);
         let Some(group) = self.groups.get_mut(&request.group_id) else {
             return UNKNOWN_MEMBER_ID;
         };
@@ -222,6 +225,7 @@ impl Groups {
 
     /// LeaveGroup.
     pub fn leave(&mut self, request: LeaveRequest, now: Instant) -> LeaveResponse {
+        self.tick(now);
         let settings = self.settings;
         let Some(group) = self.groups.get_mut(&request.group_id) else {
             return LeaveResponse {
@@ -450,6 +454,10 @@ impl Groups {
 
     /// Runs every timer that is due: the end of a join phase, expired sessions, members
     /// that never synced, member ids that were never used.
+    ///
+    /// The timer task calls it every 20 ms, and each group request calls it first with its
+    /// own time: Kafka's timers fire at their deadline, so a request that arrives at or past
+    /// one must see its effect, not wait for the next tick.
     pub fn tick(&mut self, now: Instant) {
         let settings = self.settings;
         for group in self.groups.values_mut() {
