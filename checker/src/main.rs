@@ -396,11 +396,12 @@ async fn broker_up(choice: &BrokerChoice, port: Option<u16>) -> Result<ExitCode>
     }
     let broker = match choice {
         BrokerChoice::Local { home } => {
-            // The labs' default address when it is free, so they need no variable.
+            // The labs' default address when it is free, so they need no variable, as the
+            // container's session does.
             let port = match port {
                 Some(port) => broker::local::Port::Fixed(port),
-                None if std::net::TcpListener::bind(("127.0.0.1", 9092)).is_ok() => {
-                    broker::local::Port::Fixed(9092)
+                None if broker::container::port_is_free(broker::container::SESSION_PORT) => {
+                    broker::local::Port::Fixed(broker::container::SESSION_PORT)
                 }
                 None => broker::local::Port::Any,
             };

@@ -195,6 +195,8 @@ async fn describe_and_delete_groups_answer_alike() {
     on_both("describe-delete", expected, |broker, tag| async move {
         broker.create_topic(&tag, 3).await.unwrap();
         let bootstrap = broker.bootstrap().to_string();
+        // The admin's futures are awaited from the blocking thread on this runtime.
+        let handle = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let first = member(&bootstrap, &tag, &[]);
             let second = member(&bootstrap, &tag, &[]);
@@ -213,8 +215,9 @@ async fn describe_and_delete_groups_answer_alike() {
             let admin: rdkafka::admin::AdminClient<_> = client_config(&bootstrap).create().unwrap();
             let delete = || {
                 let options = rdkafka::admin::AdminOptions::new();
-                let results =
-                    futures_executor(admin.delete_groups(&[tag.as_str()], &options)).unwrap();
+                let results = handle
+                    .block_on(admin.delete_groups(&[tag.as_str()], &options))
+                    .unwrap();
                 match &results[0] {
                     Ok(_) => "deleted".to_string(),
                     Err((_, code)) => format!("{code:?}"),
@@ -287,15 +290,6 @@ async fn list_offsets_by_timestamp_finds_the_first_record_at_or_after() {
         .unwrap()
     })
     .await;
-}
-
-/// Waits for an rdkafka admin future on this thread (its own background thread completes it).
-fn futures_executor<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
 }
 
 /// Whether `elapsed` lies within `low..=high`, as a word the two brokers can agree on.

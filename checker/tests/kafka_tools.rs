@@ -33,8 +33,14 @@ fn libs() -> Option<String> {
     }
 }
 
-/// A log4j configuration that keeps the tools' own logging to warnings on stderr.
-fn quiet_logging() -> PathBuf {
+/// A log4j configuration that keeps the tools' own logging to warnings on stderr, written
+/// once per test binary.
+fn quiet_logging() -> &'static PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(write_quiet_logging)
+}
+
+fn write_quiet_logging() -> PathBuf {
     let path = std::env::temp_dir().join(format!(
         "kafka-tools-log4j2-{}.properties",
         std::process::id()

@@ -52,7 +52,8 @@ pub fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-fn port_is_free(port: u16) -> bool {
+/// Whether nothing listens on `port` of 127.0.0.1 right now.
+pub fn port_is_free(port: u16) -> bool {
     TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
 

@@ -27,7 +27,7 @@ mod survey;
 pub use engine::{ContainerInfo, Engine, EngineKind};
 pub use kafka::{consumer_heartbeat_interval, initial_rebalance_delay, kafka_env};
 pub(super) use lifecycle::Removal;
-pub use lifecycle::{free_port, ContainerBroker};
+pub use lifecycle::{free_port, port_is_free, ContainerBroker};
 pub use survey::{pick, survey, survey_in, EngineReport};
 
 /// The label on every container the course starts (`--label kafka-course=1`).
