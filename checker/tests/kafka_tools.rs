@@ -490,5 +490,13 @@ async fn kafka_consumer_groups_describes_the_members_of_a_live_group() {
         ["range", "Stable", "1"],
         "{state}"
     );
+
+    // ListGroups v4+ carries each group's state, v5+ its type (Kafka's tool asks v5).
+    let listed = consumer_groups(&libs, &bootstrap, &["--list", "--state"]);
+    assert_eq!(rows(&listed, group), [[group, "Stable"]], "{listed}");
+    let listed = consumer_groups(&libs, &bootstrap, &["--list", "--type"]);
+    assert_eq!(rows(&listed, group), [[group, "Classic"]], "{listed}");
+    let listed = consumer_groups(&libs, &bootstrap, &["--list", "--state", "Empty"]);
+    assert!(rows(&listed, group).is_empty(), "{listed}");
     drop(member);
 }

@@ -18,8 +18,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::api_versions::{self, API_VERSIONS};
 use crate::fetch_wait;
-use crate::group::messages::{Client, SUPPORTED as GROUP_APIS};
-use crate::group::Coordinator;
+use crate::group::codec::SUPPORTED as GROUP_APIS;
+use crate::group::messages::Client;
+use crate::group::{Coordinator, Route};
+use crate::kip848_offsets;
 use crate::list_offsets::{self, ByTimestamp, LIST_OFFSETS};
 use crate::topic_admin::{self, Topics, CREATE_TOPICS, DELETE_TOPICS};
 use crate::wire::{read_frame, write_frame, Reader, RequestHeader};
@@ -58,6 +60,7 @@ enum Rewrite {
     ApiVersions(i16),
     Metadata(i16),
     ListOffsets(ByTimestamp),
+    OffsetFetch(kip848_offsets::Asked),
 }
 
 /// Serves one client connection until either side closes it.
@@ -88,31 +91,22 @@ async fn connection(client: TcpStream, peer: SocketAddr, upstream: TcpStream, sh
                         let _ = slot.send(response);
                     }
                 });
-            } else if shared
-                .coordinator
-                .answers(header.api_key, header.api_version, body)
-            {
+                continue;
+            }
+            let decoded = match shared.coordinator.route(&frame) {
+                Route::Coordinator(decoded) => Some(decoded),
+                Route::Unreadable => return, // Kafka closes the connection
+                Route::Mock => None,
+            };
+            if let Some(decoded) = decoded {
                 let _ = slots.send(answer);
                 let coordinator = shared.coordinator.clone();
                 let client = Client {
                     id: header.client_id.clone(),
                     host: host.clone(),
                 };
-                let body = body.to_vec();
                 tokio::spawn(async move {
-                    let response = coordinator
-                        .handle(
-                            header.api_key,
-                            header.api_version,
-                            header.correlation_id,
-                            &body,
-                            &client,
-                        )
-                        .await;
-                    // A request it cannot read drops the slot: the connection closes.
-                    if let Some(response) = response {
-                        let _ = slot.send(response);
-                    }
+                    let _ = slot.send(coordinator.handle(*decoded, &client).await);
                 });
             } else {
                 if header.api_key == CONSUMER_GROUP_HEARTBEAT {
@@ -124,7 +118,13 @@ async fn connection(client: TcpStream, peer: SocketAddr, upstream: TcpStream, sh
                     frame = api_versions::downgrade_request(&header);
                 }
                 if !expects_no_answer(&header, &frame) {
+                    let kip848_fetch = kip848_offsets::downgrade(&frame, &header.client_id);
                     let rewrite = match header.api_key {
+                        _ if kip848_fetch.is_some() => {
+                            let (asked_frame, asked) = kip848_fetch.expect("just checked");
+                            frame = asked_frame;
+                            Rewrite::OffsetFetch(asked)
+                        }
                         API_VERSIONS => Rewrite::ApiVersions(header.api_version),
                         METADATA => Rewrite::Metadata(header.api_version),
                         LIST_OFFSETS => list_offsets::by_timestamp(&header, &mut frame)
@@ -168,6 +168,7 @@ async fn connection(client: TcpStream, peer: SocketAddr, upstream: TcpStream, sh
                     }
                 }
                 Rewrite::Metadata(version) => topic_admin::name_controller(&mut frame, version),
+                Rewrite::OffsetFetch(asked) => frame = kip848_offsets::upgrade(frame, &asked),
                 Rewrite::ListOffsets(query) => {
                     // The search reads the mock on a connection of its own; the answers
                     // behind this one are not held up, and the writer keeps their order.

@@ -18,6 +18,7 @@ mod api_versions;
 mod fetch_wait;
 mod forwarder;
 pub mod group;
+mod kip848_offsets;
 mod list_offsets;
 mod mock_cluster;
 pub mod stand_in;

@@ -1,9 +1,9 @@
 //! Kafka's wire format: length-prefixed frames, request headers, and the big-endian
 //! primitives the APIs the forwarder answers itself are made of.
 //!
-//! Only what those APIs need is here. The coordinator answers the non-flexible versions of
-//! the group APIs (it caps them in ApiVersions), so compact encodings appear only where the
-//! forwarder has to look inside a flexible request or response it passes on.
+//! Only what the forwarder's own small edits need is here: CreateTopics and DeleteTopics,
+//! ListOffsets by timestamp, a Fetch's wait, the ApiVersions ranges. The group APIs, at
+//! every version, are `kafka-protocol`'s messages (`group/codec.rs`).
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -282,12 +282,6 @@ impl Writer {
         }
     }
 
-    /// BYTES.
-    pub fn bytes(&mut self, value: &[u8]) {
-        self.i32(value.len() as i32);
-        self.0.extend_from_slice(value);
-    }
-
     /// An ARRAY's length.
     pub fn array(&mut self, length: usize) {
         self.i32(length as i32);
@@ -304,6 +298,7 @@ impl Writer {
     }
 
     /// A VARINT or VARLONG (zigzag-encoded), as inside record batches.
+    #[cfg(test)]
     pub fn varint(&mut self, value: i64) {
         let mut raw = ((value << 1) ^ (value >> 63)) as u64;
         while raw >= 0x80 {
@@ -327,7 +322,8 @@ mod tests {
         out.i64(-5_000_000_000);
         out.string("group");
         out.nullable_string(None);
-        out.bytes(&[1, 2, 3]);
+        out.i32(3);
+        out.0.extend_from_slice(&[1, 2, 3]);
         out.array(2);
         for value in [0, -1, 1, 300, -70_000, i64::MAX, i64::MIN] {
             out.varint(value);

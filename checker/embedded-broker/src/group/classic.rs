@@ -360,8 +360,10 @@ impl Group {
         JoinResponse {
             error: 0,
             generation: self.generation,
-            protocol_name: protocol,
+            protocol_type: self.protocol_type.clone(),
+            protocol_name: self.protocol_name.clone(),
             leader: self.leader.clone().unwrap_or_default(),
+            skip_assignment: false,
             member_id: member_id.to_string(),
             members,
         }

@@ -145,6 +145,19 @@ impl Groups {
         if request.generation != group.generation {
             return fail(ILLEGAL_GENERATION);
         }
+        // A member that names a protocol must name the group's (SyncGroup v5+).
+        let inconsistent = |asked: &Option<String>, group: &Option<String>| {
+            asked
+                .as_ref()
+                .is_some_and(|asked| Some(asked) != group.as_ref())
+        };
+        if inconsistent(&request.protocol_type, &group.protocol_type)
+            || inconsistent(&request.protocol_name, &group.protocol_name)
+        {
+            return fail(INCONSISTENT_GROUP_PROTOCOL);
+        }
+        let protocol_type = group.protocol_type.clone();
+        let protocol_name = group.protocol_name.clone();
         match group.state {
             GroupState::Empty => fail(UNKNOWN_MEMBER_ID),
             GroupState::PreparingRebalance => fail(REBALANCE_IN_PROGRESS),
@@ -167,6 +180,8 @@ impl Groups {
                         if let Some(waiter) = member.sync_waiter.take() {
                             let _ = waiter.send(SyncResponse {
                                 error: 0,
+                                protocol_type: protocol_type.clone(),
+                                protocol_name: protocol_name.clone(),
                                 assignment: member.assignment.clone(),
                             });
                         }
@@ -187,6 +202,8 @@ impl Groups {
                 member.heartbeat_deadline = now + member.session_timeout;
                 Reply::Now(SyncResponse {
                     error: 0,
+                    protocol_type,
+                    protocol_name,
                     assignment: member.assignment.clone(),
                 })
             }
@@ -415,11 +432,15 @@ impl Groups {
         }
     }
 
-    /// ListGroups: (group id, protocol type) of every group.
-    pub fn list(&self) -> Vec<(String, String)> {
+    /// ListGroups: every group, with its protocol type and state.
+    pub fn list(&self) -> Vec<ListedGroup> {
         self.groups
             .values()
-            .map(|g| (g.id.clone(), g.protocol_type.clone().unwrap_or_default()))
+            .map(|g| ListedGroup {
+                group_id: g.id.clone(),
+                protocol_type: g.protocol_type.clone().unwrap_or_default(),
+                state: g.state.name().to_string(),
+            })
             .collect()
     }
 
@@ -577,7 +598,19 @@ fn rejoin_static_member(
         group.pending_sync.insert(new_id.clone());
     }
     if group.state == GroupState::Stable && unchanged {
-        return Reply::Now(group.join_response(&new_id));
+        // No rebalance (GroupMetadataManager.updateStaticMemberThenRebalanceOrCompleteJoin).
+        // From v9 a returning leader gets the members and is told to skip the assignment;
+        // before, the answer names the old member id as leader, so nobody assigns anew.
+        let mut answer = group.join_response(&new_id);
+        if request.supports_skip_assignment {
+            answer.skip_assignment = was_leader;
+        } else {
+            answer.members.clear();
+            if was_leader {
+                answer.leader = old_id.to_string();
+            }
+        }
+        return Reply::Now(answer);
     }
     let (sender, receiver) = oneshot::channel();
     let member = group.member_mut(&new_id).expect("renamed");

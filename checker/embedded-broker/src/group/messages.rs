@@ -1,10 +1,6 @@
-//! The group APIs' requests and responses, and their non-flexible wire versions.
-//!
-//! The forwarder announces exactly these version ranges in ApiVersions (see
-//! [`SUPPORTED`]), so every client speaks one of them to the coordinator. The schemas are
-//! Apache Kafka's `clients/src/main/resources/common/message/*.json`.
-
-use crate::wire::{Reader, Writer};
+//! The group APIs' requests and responses as the coordinator sees them: one type per
+//! request, whatever its version. `codec.rs` turns Kafka's wire messages (every version,
+//! from the `kafka-protocol` crate) into these and back.
 
 /// API keys.
 pub const OFFSET_COMMIT: i16 = 8;
@@ -24,20 +20,6 @@ pub const DESCRIBE_GROUPS: i16 = 15;
 pub const LIST_GROUPS: i16 = 16;
 /// API key of DeleteGroups.
 pub const DELETE_GROUPS: i16 = 42;
-
-/// The group APIs the coordinator answers, with the versions it speaks: the newest
-/// non-flexible version of each.
-pub const SUPPORTED: [(i16, i16, i16); 9] = [
-    (OFFSET_COMMIT, 0, 7),
-    (OFFSET_FETCH, 0, 5),
-    (JOIN_GROUP, 0, 5),
-    (HEARTBEAT, 0, 3),
-    (LEAVE_GROUP, 0, 3),
-    (SYNC_GROUP, 0, 3),
-    (DESCRIBE_GROUPS, 0, 4),
-    (LIST_GROUPS, 0, 2),
-    (DELETE_GROUPS, 0, 1),
-];
 
 /// Kafka error codes the coordinator answers with.
 pub mod error {
@@ -61,6 +43,8 @@ pub mod error {
     pub const MEMBER_ID_REQUIRED: i16 = 79;
     /// FENCED_INSTANCE_ID.
     pub const FENCED_INSTANCE_ID: i16 = 82;
+    /// UNSUPPORTED_VERSION: an OffsetFetch of several groups that the mock keeps.
+    pub const UNSUPPORTED_VERSION: i16 = 35;
 }
 
 /// Where a request came from: what the coordinator records of the client.
@@ -91,6 +75,9 @@ pub struct JoinRequest {
     pub protocols: Vec<(String, Vec<u8>)>,
     /// v4+: a member without an id is given one with MEMBER_ID_REQUIRED (KIP-394).
     pub require_known_member_id: bool,
+    /// v9+: a static leader that rejoins a stable group is told to skip the assignment
+    /// (KIP-814) instead of being told that the old member id leads.
+    pub supports_skip_assignment: bool,
 }
 
 /// A member as the leader sees it in the JoinGroup answer.
@@ -111,10 +98,14 @@ pub struct JoinResponse {
     pub error: i16,
     /// The new generation.
     pub generation: i32,
-    /// The chosen assignor.
-    pub protocol_name: String,
+    /// The group's protocol type (`consumer`), in an answer that is not an error.
+    pub protocol_type: Option<String>,
+    /// The chosen assignor, in an answer that is not an error.
+    pub protocol_name: Option<String>,
     /// The leader's member id.
     pub leader: String,
+    /// The leader need not assign: the group's assignment stands (v9+, KIP-814).
+    pub skip_assignment: bool,
     /// The member's own id.
     pub member_id: String,
     /// Every member, for the leader only.
@@ -127,8 +118,10 @@ impl JoinResponse {
         JoinResponse {
             error,
             generation: -1,
-            protocol_name: String::new(),
+            protocol_type: None,
+            protocol_name: None,
             leader: String::new(),
+            skip_assignment: false,
             member_id: member_id.to_string(),
             members: Vec::new(),
         }
@@ -146,6 +139,10 @@ pub struct SyncRequest {
     pub member_id: String,
     /// `group.instance.id` (v3+).
     pub instance_id: Option<String>,
+    /// The protocol type the member expects (v5+), checked against the group's.
+    pub protocol_type: Option<String>,
+    /// The assignor the member expects (v5+), checked against the group's.
+    pub protocol_name: Option<String>,
     /// The leader's assignment, per member.
     pub assignments: Vec<(String, Vec<u8>)>,
 }
@@ -155,6 +152,10 @@ pub struct SyncRequest {
 pub struct SyncResponse {
     /// Error code.
     pub error: i16,
+    /// The group's protocol type, in an answer that is not an error.
+    pub protocol_type: Option<String>,
+    /// The group's assignor, in an answer that is not an error.
+    pub protocol_name: Option<String>,
     /// The member's assignment.
     pub assignment: Vec<u8>,
 }
@@ -164,6 +165,8 @@ impl SyncResponse {
     pub fn error(error: i16) -> SyncResponse {
         SyncResponse {
             error,
+            protocol_type: None,
+            protocol_name: None,
             assignment: Vec::new(),
         }
     }
@@ -290,318 +293,13 @@ pub struct GroupDescription {
     pub members: Vec<MemberDescription>,
 }
 
-fn instance_id(reader: &mut Reader, present: bool) -> Option<Option<String>> {
-    if present {
-        reader.nullable_string()
-    } else {
-        Some(None)
-    }
-}
-
-/// Reads a JoinGroup request body.
-pub fn read_join(version: i16, body: &[u8]) -> Option<JoinRequest> {
-    let mut r = Reader::new(body);
-    let group_id = r.string()?;
-    let session_timeout_ms = r.i32()?;
-    let rebalance_timeout_ms = if version >= 1 {
-        r.i32()?
-    } else {
-        session_timeout_ms
-    };
-    let member_id = r.string()?;
-    let instance_id = instance_id(&mut r, version >= 5)?;
-    let protocol_type = r.string()?;
-    let mut protocols = Vec::new();
-    for _ in 0..r.array()? {
-        protocols.push((r.string()?, r.bytes()?));
-    }
-    Some(JoinRequest {
-        group_id,
-        session_timeout_ms,
-        rebalance_timeout_ms,
-        member_id,
-        instance_id,
-        protocol_type,
-        protocols,
-        require_known_member_id: version >= 4,
-    })
-}
-
-/// Writes a JoinGroup response body.
-pub fn write_join(version: i16, response: &JoinResponse, out: &mut Writer) {
-    if version >= 2 {
-        out.i32(0); // throttle time
-    }
-    out.i16(response.error);
-    out.i32(response.generation);
-    out.string(&response.protocol_name);
-    out.string(&response.leader);
-    out.string(&response.member_id);
-    out.array(response.members.len());
-    for member in &response.members {
-        out.string(&member.member_id);
-        if version >= 5 {
-            out.nullable_string(member.instance_id.as_deref());
-        }
-        out.bytes(&member.metadata);
-    }
-}
-
-/// Reads a SyncGroup request body.
-pub fn read_sync(version: i16, body: &[u8]) -> Option<SyncRequest> {
-    let mut r = Reader::new(body);
-    let group_id = r.string()?;
-    let generation = r.i32()?;
-    let member_id = r.string()?;
-    let instance_id = instance_id(&mut r, version >= 3)?;
-    let mut assignments = Vec::new();
-    for _ in 0..r.array()? {
-        assignments.push((r.string()?, r.bytes()?));
-    }
-    Some(SyncRequest {
-        group_id,
-        generation,
-        member_id,
-        instance_id,
-        assignments,
-    })
-}
-
-/// Writes a SyncGroup response body.
-pub fn write_sync(version: i16, response: &SyncResponse, out: &mut Writer) {
-    if version >= 1 {
-        out.i32(0);
-    }
-    out.i16(response.error);
-    out.bytes(&response.assignment);
-}
-
-/// Reads a Heartbeat request body.
-pub fn read_heartbeat(version: i16, body: &[u8]) -> Option<HeartbeatRequest> {
-    let mut r = Reader::new(body);
-    Some(HeartbeatRequest {
-        group_id: r.string()?,
-        generation: r.i32()?,
-        member_id: r.string()?,
-        instance_id: instance_id(&mut r, version >= 3)?,
-    })
-}
-
-/// Writes a response that is a throttle time (v1+) and an error code: Heartbeat's.
-pub fn write_error_only(version: i16, error: i16, out: &mut Writer) {
-    if version >= 1 {
-        out.i32(0);
-    }
-    out.i16(error);
-}
-
-/// Reads a LeaveGroup request body.
-pub fn read_leave(version: i16, body: &[u8]) -> Option<LeaveRequest> {
-    let mut r = Reader::new(body);
-    let group_id = r.string()?;
-    let mut members = Vec::new();
-    if version >= 3 {
-        for _ in 0..r.array()? {
-            members.push((r.string()?, r.nullable_string()?));
-        }
-    } else {
-        members.push((r.string()?, None));
-    }
-    Some(LeaveRequest { group_id, members })
-}
-
-/// Writes a LeaveGroup response body.
-pub fn write_leave(version: i16, response: &LeaveResponse, out: &mut Writer) {
-    if version >= 1 {
-        out.i32(0);
-    }
-    if version >= 3 {
-        out.i16(response.error);
-        out.array(response.members.len());
-        for (member_id, instance_id, error) in &response.members {
-            out.string(member_id);
-            out.nullable_string(instance_id.as_deref());
-            out.i16(*error);
-        }
-    } else {
-        // One member: its error is the request's.
-        let member_error = response.members.first().map_or(0, |(_, _, e)| *e);
-        out.i16(if response.error != 0 {
-            response.error
-        } else {
-            member_error
-        });
-    }
-}
-
-/// Reads an OffsetCommit request body.
-pub fn read_commit(version: i16, body: &[u8]) -> Option<CommitRequest> {
-    let mut r = Reader::new(body);
-    let group_id = r.string()?;
-    let (generation, member_id) = if version >= 1 {
-        (r.i32()?, r.string()?)
-    } else {
-        (-1, String::new())
-    };
-    let instance_id = instance_id(&mut r, version >= 7)?;
-    if (2..=4).contains(&version) {
-        r.i64()?; // retention time
-    }
-    let mut topics = Vec::new();
-    for _ in 0..r.array()? {
-        let name = r.string()?;
-        let mut partitions = Vec::new();
-        for _ in 0..r.array()? {
-            let partition = r.i32()?;
-            let offset = r.i64()?;
-            let leader_epoch = if version >= 6 { r.i32()? } else { -1 };
-            if version == 1 {
-                r.i64()?; // commit timestamp
-            }
-            let metadata = r.nullable_string()?;
-            partitions.push(PartitionCommit {
-                partition,
-                offset,
-                leader_epoch,
-                metadata,
-            });
-        }
-        topics.push((name, partitions));
-    }
-    Some(CommitRequest {
-        group_id,
-        generation,
-        member_id,
-        instance_id,
-        topics,
-    })
-}
-
-/// Writes an OffsetCommit response body.
-pub fn write_commit(version: i16, response: &CommitResponse, out: &mut Writer) {
-    if version >= 3 {
-        out.i32(0);
-    }
-    out.array(response.len());
-    for (topic, partitions) in response {
-        out.string(topic);
-        out.array(partitions.len());
-        for (partition, error) in partitions {
-            out.i32(*partition);
-            out.i16(*error);
-        }
-    }
-}
-
-/// Reads an OffsetFetch request body.
-pub fn read_fetch(version: i16, body: &[u8]) -> Option<FetchRequest> {
-    let mut r = Reader::new(body);
-    let group_id = r.string()?;
-    let topics = match r.nullable_array()? {
-        None if version >= 2 => None,
-        count => {
-            let mut topics = Vec::new();
-            for _ in 0..count.unwrap_or(0) {
-                let name = r.string()?;
-                let mut partitions = Vec::new();
-                for _ in 0..r.array()? {
-                    partitions.push(r.i32()?);
-                }
-                topics.push((name, partitions));
-            }
-            Some(topics)
-        }
-    };
-    Some(FetchRequest { group_id, topics })
-}
-
-/// Writes an OffsetFetch response body.
-pub fn write_fetch(version: i16, response: &FetchResponse, out: &mut Writer) {
-    if version >= 3 {
-        out.i32(0);
-    }
-    out.array(response.len());
-    for (topic, partitions) in response {
-        out.string(topic);
-        out.array(partitions.len());
-        for p in partitions {
-            out.i32(p.partition);
-            out.i64(p.offset);
-            if version >= 5 {
-                out.i32(p.leader_epoch);
-            }
-            out.nullable_string(p.metadata.as_deref());
-            out.i16(0);
-        }
-    }
-    if version >= 2 {
-        out.i16(0);
-    }
-}
-
-/// Reads a DescribeGroups request body: the group ids.
-pub fn read_describe(_version: i16, body: &[u8]) -> Option<Vec<String>> {
-    let mut r = Reader::new(body);
-    let mut groups = Vec::new();
-    for _ in 0..r.array()? {
-        groups.push(r.string()?);
-    }
-    Some(groups)
-}
-
-/// Writes a DescribeGroups response body.
-pub fn write_describe(version: i16, groups: &[GroupDescription], out: &mut Writer) {
-    if version >= 1 {
-        out.i32(0);
-    }
-    out.array(groups.len());
-    for group in groups {
-        out.i16(group.error);
-        out.string(&group.group_id);
-        out.string(&group.state);
-        out.string(&group.protocol_type);
-        out.string(&group.protocol);
-        out.array(group.members.len());
-        for m in &group.members {
-            out.string(&m.member_id);
-            if version >= 4 {
-                out.nullable_string(m.instance_id.as_deref());
-            }
-            out.string(&m.client_id);
-            out.string(&m.client_host);
-            out.bytes(&m.metadata);
-            out.bytes(&m.assignment);
-        }
-        if version >= 3 {
-            out.i32(i32::MIN); // authorized operations: not asked for / not computed
-        }
-    }
-}
-
-/// Writes a ListGroups response body from (group id, protocol type) pairs.
-pub fn write_list(version: i16, groups: &[(String, String)], out: &mut Writer) {
-    if version >= 1 {
-        out.i32(0);
-    }
-    out.i16(0);
-    out.array(groups.len());
-    for (group_id, protocol_type) in groups {
-        out.string(group_id);
-        out.string(protocol_type);
-    }
-}
-
-/// Reads a DeleteGroups request body: the group ids.
-pub fn read_delete(_version: i16, body: &[u8]) -> Option<Vec<String>> {
-    read_describe(0, body)
-}
-
-/// Writes a DeleteGroups response body.
-pub fn write_delete(_version: i16, results: &[(String, i16)], out: &mut Writer) {
-    out.i32(0);
-    out.array(results.len());
-    for (group_id, error) in results {
-        out.string(group_id);
-        out.i16(*error);
-    }
+/// A group as ListGroups shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedGroup {
+    /// The group.
+    pub group_id: String,
+    /// `consumer`, or empty.
+    pub protocol_type: String,
+    /// Its state's name (v4+).
+    pub state: String,
 }

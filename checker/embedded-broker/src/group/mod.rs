@@ -1,10 +1,12 @@
 //! The embedded broker's classic group coordinator, in front of the mock cluster's.
 //!
 //! `classic.rs` holds a group and its members, `coordinator.rs` the transitions (after
-//! Apache Kafka's `GroupMetadataManager`), `messages.rs` the wire versions. This module
-//! shares one [`Groups`] between connections and runs its timers.
+//! Apache Kafka's `GroupMetadataManager`), `messages.rs` the requests and answers they take
+//! and give, `codec.rs` those on the wire at every version. This module shares one
+//! [`Groups`] between connections and runs its timers.
 
 mod classic;
+pub mod codec;
 mod coordinator;
 pub mod messages;
 
@@ -13,10 +15,9 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 pub use classic::{GroupState, Rebalance};
+use codec::{Decoded, Request, Response};
 pub use coordinator::{Groups, Reply, Settings};
 use messages::*;
-
-use crate::wire::{Reader, Writer};
 
 /// How often the coordinator's timers are checked: well below any session timeout or
 /// heartbeat interval, so a timer fires at most this late.
@@ -79,24 +80,35 @@ impl Coordinator {
             .insert(group_id.to_string());
     }
 
-    /// Whether this request is the coordinator's to answer (the mock answers the rest).
-    pub fn answers(&self, api_key: i16, api_version: i16, body: &[u8]) -> bool {
-        let Some((_, min, max)) = SUPPORTED.iter().find(|(key, _, _)| *key == api_key) else {
-            return false;
+    /// Who answers this request frame.
+    pub fn route(&self, frame: &[u8]) -> Route {
+        let key_and_version = frame.get(..4).map(|b| {
+            (
+                i16::from_be_bytes([b[0], b[1]]),
+                i16::from_be_bytes([b[2], b[3]]),
+            )
+        });
+        let Some((api_key, version)) = key_and_version else {
+            return Route::Unreadable;
         };
-        if !(*min..=*max).contains(&api_version) {
-            return false;
+        if !codec::serves(api_key, version) {
+            return Route::Mock;
         }
-        if api_key == OFFSET_COMMIT || api_key == OFFSET_FETCH {
-            let group = Reader::new(body).string().unwrap_or_default();
-            let kip848 = self
-                .consumer_protocol_groups
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .contains(&group);
-            return !kip848;
+        let Some(decoded) = codec::decode(frame) else {
+            return Route::Unreadable;
+        };
+        let kip848 = self
+            .consumer_protocol_groups
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match &decoded.request {
+            // The mock keeps a KIP-848 group's offsets; several groups in one OffsetFetch
+            // are answered here, each KIP-848 one with an error (see `handle`).
+            Request::Commit(_) | Request::Fetch(_) if matches!(decoded.request.group_ids()[..], [group] if kip848.contains(group)) => {
+                Route::Mock
+            }
+            _ => Route::Coordinator(Box::new(decoded)),
         }
-        true
     }
 
     /// A group as DescribeGroups shows it.
@@ -104,77 +116,82 @@ impl Coordinator {
         self.lock().describe(group_id)
     }
 
-    /// Answers a request [`Coordinator::answers`] accepted: the response frame, or `None`
-    /// for a request it cannot read (the connection is then closed, as Kafka does).
-    pub async fn handle(
-        &self,
-        api_key: i16,
-        version: i16,
-        correlation_id: i32,
-        body: &[u8],
-        client: &Client,
-    ) -> Option<Vec<u8>> {
-        let mut out = Writer::response(correlation_id);
+    /// Answers a request [`Coordinator::route`] gave it: the answer's frame.
+    pub async fn handle(&self, decoded: Decoded, client: &Client) -> Vec<u8> {
         let now = Instant::now();
-        match api_key {
-            JOIN_GROUP => {
-                let request = read_join(version, body)?;
+        let response = match decoded.request {
+            Request::Join(request) => {
                 let member_id = request.member_id.clone();
                 let reply = self.lock().join(request, client, now);
-                let response = settle(reply, || {
-                    JoinResponse::error(error::UNKNOWN_MEMBER_ID, &member_id)
-                })
-                .await;
-                write_join(version, &response, &mut out);
+                Response::Join(
+                    settle(reply, || {
+                        JoinResponse::error(error::UNKNOWN_MEMBER_ID, &member_id)
+                    })
+                    .await,
+                )
             }
-            SYNC_GROUP => {
-                let request = read_sync(version, body)?;
+            Request::Sync(request) => {
                 let reply = self.lock().sync(request, now);
-                let response =
-                    settle(reply, || SyncResponse::error(error::UNKNOWN_MEMBER_ID)).await;
-                write_sync(version, &response, &mut out);
+                Response::Sync(
+                    settle(reply, || SyncResponse::error(error::UNKNOWN_MEMBER_ID)).await,
+                )
             }
-            HEARTBEAT => {
-                let request = read_heartbeat(version, body)?;
-                let error = self.lock().heartbeat(request, now);
-                write_error_only(version, error, &mut out);
-            }
-            LEAVE_GROUP => {
-                let request = read_leave(version, body)?;
-                let response = self.lock().leave(request, now);
-                write_leave(version, &response, &mut out);
-            }
-            OFFSET_COMMIT => {
-                let request = read_commit(version, body)?;
-                let response = self.lock().commit(request);
-                write_commit(version, &response, &mut out);
-            }
-            OFFSET_FETCH => {
-                let request = read_fetch(version, body)?;
-                let response = self.lock().fetch(&request);
-                write_fetch(version, &response, &mut out);
-            }
-            DESCRIBE_GROUPS => {
-                let ids = read_describe(version, body)?;
+            Request::Heartbeat(request) => Response::Heartbeat(self.lock().heartbeat(request, now)),
+            Request::Leave(request) => Response::Leave(self.lock().leave(request, now)),
+            Request::Commit(request) => Response::Commit(self.lock().commit(request)),
+            Request::Fetch(fetches) => {
+                let kip848 = self
+                    .consumer_protocol_groups
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
                 let groups = self.lock();
-                let described: Vec<GroupDescription> =
-                    ids.iter().map(|id| groups.describe(id)).collect();
-                drop(groups);
-                write_describe(version, &described, &mut out);
+                Response::Fetch(
+                    fetches
+                        .iter()
+                        .map(|fetch| {
+                            let id = fetch.group_id.clone();
+                            if kip848.contains(&id) {
+                                (id, error::UNSUPPORTED_VERSION, Vec::new())
+                            } else {
+                                (id, 0, groups.fetch(fetch))
+                            }
+                        })
+                        .collect(),
+                )
             }
-            LIST_GROUPS => {
-                let groups = self.lock().list();
-                write_list(version, &groups, &mut out);
+            Request::Describe(ids) => {
+                let groups = self.lock();
+                Response::Describe(ids.iter().map(|id| groups.describe(id)).collect())
             }
-            DELETE_GROUPS => {
-                let ids = read_delete(version, body)?;
-                let results = self.lock().delete(ids);
-                write_delete(version, &results, &mut out);
+            Request::List { states, types } => {
+                // Kafka compares both filters without regard to case; every group here is
+                // a classic one.
+                let wanted = |filter: &[String], value: &str| {
+                    filter.is_empty() || filter.iter().any(|f| f.eq_ignore_ascii_case(value))
+                };
+                let listed = self.lock().list();
+                Response::List(
+                    listed
+                        .into_iter()
+                        .filter(|g| wanted(&states, &g.state) && wanted(&types, "classic"))
+                        .collect(),
+                )
             }
-            _ => return None,
-        }
-        Some(out.0)
+            Request::Delete(ids) => Response::Delete(self.lock().delete(ids)),
+        };
+        codec::encode(&decoded.header, &response)
     }
+}
+
+/// Who answers a request.
+pub enum Route {
+    /// The coordinator: a group API at a version it serves, read.
+    Coordinator(Box<Decoded>),
+    /// The mock cluster: every other request, and a KIP-848 group's offsets.
+    Mock,
+    /// Nobody: a group request that does not parse. Kafka closes the connection.
+    Unreadable,
 }
 
 /// Waits for a reply that may come later; `gone` answers if its group vanished first.

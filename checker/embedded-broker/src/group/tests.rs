@@ -34,6 +34,7 @@ fn join_request(member_id: &str, instance: Option<&str>, metadata: &[u8]) -> Joi
         protocol_type: "consumer".into(),
         protocols: vec![("range".into(), metadata.to_vec())],
         require_known_member_id: true,
+        supports_skip_assignment: false,
     }
 }
 
@@ -87,6 +88,8 @@ fn sync(
             generation,
             member_id: id.into(),
             instance_id: None,
+            protocol_type: None,
+            protocol_name: None,
             assignments,
         },
         now,
@@ -337,6 +340,13 @@ fn a_static_member_restarting_keeps_its_partitions_without_a_rebalance() {
         "no new generation: no rebalance"
     );
     assert_ne!(again.member_id, old_id);
+    // Before JoinGroup v9 the answer names the old id as leader, with no members, so the
+    // returning leader does not assign (updateStaticMemberThenRebalanceOrCompleteJoin).
+    assert_eq!(
+        (again.leader.as_str(), again.members.len()),
+        (old_id.as_str(), 0)
+    );
+    assert!(!again.skip_assignment);
     assert_eq!(groups.describe("g").state, "Stable");
     let resynced = now_answer(sync(
         &mut groups,
@@ -361,6 +371,14 @@ fn a_static_member_restarting_keeps_its_partitions_without_a_rebalance() {
         ),
         0
     );
+    // From v9 it is named leader, given the members, and told to skip the assignment.
+    let mut request = join_request("", Some("i-1"), b"s");
+    request.supports_skip_assignment = true;
+    let v9 = now_answer(groups.join(request, &client("s"), start));
+    assert_eq!(v9.generation, generation);
+    assert_eq!(v9.leader, v9.member_id);
+    assert_eq!(v9.members.len(), 1);
+    assert!(v9.skip_assignment);
 }
 
 #[test]
@@ -384,7 +402,11 @@ fn describe_and_list_show_members_and_assignments() {
     assert_eq!(assignments, expected);
     assert_eq!(
         groups.list(),
-        vec![("g".to_string(), "consumer".to_string())]
+        vec![ListedGroup {
+            group_id: "g".into(),
+            protocol_type: "consumer".into(),
+            state: "Stable".into(),
+        }]
     );
     assert_eq!(groups.describe("nobody").state, "Dead");
 }
@@ -474,4 +496,32 @@ fn a_heartbeat_at_a_dead_members_deadline_hears_of_the_rebalance() {
         .members
         .iter()
         .all(|m| m.member_id != b));
+}
+
+#[test]
+fn a_sync_naming_another_protocol_is_inconsistent_and_one_naming_the_groups_is_told_it() {
+    // Kafka (GroupMetadataManager.validateSyncGroup): a SyncGroup v5+ that names a protocol
+    // type or assignor other than the group's gets INCONSISTENT_GROUP_PROTOCOL; an answer
+    // that is not an error names the group's.
+    let mut groups = groups(1000);
+    let now = Instant::now();
+    let (a, _b, generation) = stable_pair(&mut groups, now);
+    let request = |protocol_type: &str, protocol_name: &str| SyncRequest {
+        group_id: "g".into(),
+        generation,
+        member_id: a.clone(),
+        instance_id: None,
+        protocol_type: Some(protocol_type.into()),
+        protocol_name: Some(protocol_name.into()),
+        assignments: Vec::new(),
+    };
+    let wrong = now_answer(groups.sync(request("consumer", "roundrobin"), now));
+    assert_eq!(wrong.error, INCONSISTENT_GROUP_PROTOCOL);
+    let wrong = now_answer(groups.sync(request("connect", "range"), now));
+    assert_eq!(wrong.error, INCONSISTENT_GROUP_PROTOCOL);
+    let right = now_answer(groups.sync(request("consumer", "range"), now));
+    assert_eq!(right.error, 0);
+    assert_eq!(right.protocol_type.as_deref(), Some("consumer"));
+    assert_eq!(right.protocol_name.as_deref(), Some("range"));
+    assert_eq!(right.assignment, b"A".to_vec());
 }
