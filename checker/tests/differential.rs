@@ -7,16 +7,20 @@
 //! `REQUIRE_KAFKA=1`). `book/src/brokers.md` cites these probes in its differences table.
 
 mod kafka;
+#[path = "differential/raw_members.rs"]
+mod raw_members;
 mod skip;
+mod wire;
 
 use std::fmt::Debug;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use checker::broker::records::Outgoing;
 use checker::broker::{client_config, Broker, BrokerChoice};
 use checker::consumer_group;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, Rebalance};
 use rdkafka::error::KafkaError;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
@@ -354,6 +358,226 @@ async fn a_clean_leave_hands_over_within_a_heartbeat() {
                 );
             }
             within(left.elapsed(), Duration::ZERO, Duration::from_secs(3))
+        })
+        .await
+        .unwrap()
+    })
+    .await;
+}
+
+/// A member whose revoke callback commits, and notes the group's state around the commit.
+struct CommitOnRevoke {
+    bootstrap: String,
+    group: String,
+    topic: String,
+    seen: Seen,
+}
+
+/// The group's state before a commit, the commit's outcome, and the state after it.
+type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
+
+impl rdkafka::ClientContext for CommitOnRevoke {}
+
+impl rdkafka::consumer::ConsumerContext for CommitOnRevoke {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Revoke(revoked) = rebalance else {
+            return;
+        };
+        if revoked.count() == 0 {
+            return;
+        }
+        let state = || {
+            consumer_group::describe(
+                &self.bootstrap,
+                &self.group,
+                std::slice::from_ref(&self.topic),
+            )
+            .map_or_else(|e| e.to_string(), |report| report.state)
+        };
+        let before = state();
+        let mut offsets = TopicPartitionList::new();
+        for element in revoked.elements() {
+            offsets
+                .add_partition_offset(element.topic(), element.partition(), Offset::Offset(1))
+                .unwrap();
+        }
+        let commit = match consumer.commit(&offsets, CommitMode::Sync) {
+            Ok(()) => "accepted".to_string(),
+            Err(error) => error.to_string(),
+        };
+        let after = state();
+        self.seen.lock().unwrap().push((before, commit, after));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_commit_on_revoke_at_close_reaches_a_stable_group() {
+    // Chapter 6: a member that closes runs its revoke callback, and the callback's commit,
+    // before librdkafka sends LeaveGroup (rd_kafka_consumer_close: the rebalance callback
+    // is served first, rd_kafka_cgrp_leave after it). So the commit reaches a group that
+    // is still Stable, and the group is Stable after it too.
+    let expected = vec![(
+        "Stable".to_string(),
+        "accepted".to_string(),
+        "Stable".to_string(),
+    )];
+    on_both("commit-on-revoke", expected, |broker, tag| async move {
+        broker.create_topic(&tag, 2).await.unwrap();
+        let bootstrap = broker.bootstrap().to_string();
+        tokio::task::spawn_blocking(move || {
+            let stays = member(&bootstrap, &tag, &[]);
+            let mut config = client_config(&bootstrap);
+            config
+                .set("group.id", &tag)
+                .set("session.timeout.ms", "6000")
+                .set("heartbeat.interval.ms", "500")
+                .set("enable.auto.commit", "false")
+                .set("partition.assignment.strategy", "range");
+            let seen = Seen::default();
+            let context = CommitOnRevoke {
+                bootstrap: bootstrap.clone(),
+                group: tag.clone(),
+                topic: tag.clone(),
+                seen: seen.clone(),
+            };
+            let closes: BaseConsumer<CommitOnRevoke> = config.create_with_context(context).unwrap();
+            stays.subscribe(&[&tag]).unwrap();
+            closes.subscribe(&[&tag]).unwrap();
+            let deadline = Instant::now() + SETTLE;
+            while stays.assignment().map_or(0, |a| a.count()) == 0
+                || closes.assignment().map_or(0, |a| a.count()) == 0
+            {
+                let _ = stays.poll(Duration::from_millis(20));
+                let _ = closes.poll(Duration::from_millis(20));
+                assert!(Instant::now() < deadline, "the group never settled");
+            }
+            // Only the close is judged: a revoke while the group formed (on a busy machine
+            // the two may not join in one generation) met a group preparing a rebalance.
+            seen.lock().unwrap().clear();
+            // Dropping closes: librdkafka serves the revoke callback, then leaves.
+            drop(closes);
+            let seen = seen.lock().unwrap().clone();
+            seen
+        })
+        .await
+        .unwrap()
+    })
+    .await;
+}
+
+/// A consumer-protocol member that notes every partition it is made to revoke.
+#[derive(Default, Clone)]
+struct Revocations(Arc<Mutex<Vec<i32>>>);
+
+impl rdkafka::ClientContext for Revocations {}
+
+impl rdkafka::consumer::ConsumerContext for Revocations {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(revoked) = rebalance {
+            let mut seen = self.0.lock().unwrap();
+            seen.extend(revoked.elements().iter().map(|e| e.partition()));
+        }
+    }
+}
+
+/// The partitions a consumer owns, sorted.
+fn owned<C: rdkafka::consumer::ConsumerContext>(consumer: &BaseConsumer<C>) -> Vec<i32> {
+    let mut partitions: Vec<i32> = consumer.assignment().map_or(Vec::new(), |list| {
+        list.elements().iter().map(|e| e.partition()).collect()
+    });
+    partitions.sort();
+    partitions
+}
+
+/// What the consumer-protocol probe observes.
+#[derive(Debug, PartialEq)]
+struct Incremental {
+    refused: Vec<(String, bool)>,
+    first_alone_owns: usize,
+    revoked_and_kept: Vec<i32>,
+    both_own: usize,
+    second_owns_some: bool,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_consumer_protocol_never_revokes_what_a_member_keeps() {
+    // KIP-848 (group.protocol=consumer): the broker assigns, and a change only revokes the
+    // partitions that move: a member never revokes one it keeps. librdkafka refuses the
+    // settings that moved to the broker (session timeout, heartbeat interval, assignor).
+    // Four partitions: one member owns all four; a second joins and takes some; the first
+    // gives up only those.
+    let expected = Incremental {
+        refused: lab_contract::lab11::BROKER_SIDE_SETTINGS
+            .iter()
+            .map(|(setting, _)| (setting.to_string(), true))
+            .collect(),
+        first_alone_owns: 4,
+        revoked_and_kept: Vec::new(),
+        both_own: 4,
+        second_owns_some: true,
+    };
+    on_both("kip848", expected, |broker, tag| async move {
+        broker.create_topic(&tag, 4).await.unwrap();
+        let bootstrap = broker.bootstrap().to_string();
+        tokio::task::spawn_blocking(move || {
+            let config = || {
+                let mut config = client_config(&bootstrap);
+                config
+                    .set("group.id", &tag)
+                    .set("group.protocol", "consumer")
+                    .set("enable.auto.commit", "false");
+                config
+            };
+            let refused = lab_contract::lab11::BROKER_SIDE_SETTINGS
+                .iter()
+                .map(|(setting, value)| {
+                    let created: Result<BaseConsumer, _> = config().set(*setting, *value).create();
+                    (setting.to_string(), created.is_err())
+                })
+                .collect();
+            let revocations = Revocations::default();
+            let first: BaseConsumer<Revocations> =
+                config().create_with_context(revocations.clone()).unwrap();
+            first.subscribe(&[&tag]).unwrap();
+            let deadline = Instant::now() + SETTLE;
+            while owned(&first).len() < 4 {
+                let _ = first.poll(Duration::from_millis(20));
+                assert!(
+                    Instant::now() < deadline,
+                    "the first member never owned all"
+                );
+            }
+            let first_alone_owns = owned(&first).len();
+            revocations.0.lock().unwrap().clear();
+            let second: BaseConsumer = config().create().unwrap();
+            second.subscribe(&[&tag]).unwrap();
+            // Settled: the two own all four between them, none twice.
+            let deadline = Instant::now() + SETTLE;
+            loop {
+                let _ = first.poll(Duration::from_millis(20));
+                let _ = second.poll(Duration::from_millis(20));
+                let (a, b) = (owned(&first), owned(&second));
+                if !b.is_empty() && a.len() + b.len() == 4 && a.iter().all(|p| !b.contains(p)) {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "never split: {a:?} {b:?}");
+            }
+            let kept = owned(&first);
+            let revoked_and_kept = revocations
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .copied()
+                .filter(|p| kept.contains(p))
+                .collect();
+            Incremental {
+                refused,
+                first_alone_owns,
+                revoked_and_kept,
+                both_own: kept.len() + owned(&second).len(),
+                second_owns_some: !owned(&second).is_empty(),
+            }
         })
         .await
         .unwrap()
