@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use checker::broker::records::Outgoing;
 use checker::broker::{client_config, Broker, BrokerChoice};
+use checker::cargo_build::{Built, CargoBuild};
 use checker::consumer_group;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
@@ -105,6 +106,49 @@ fn rows<'a>(table: &'a str, group: &str) -> Vec<Vec<&'a str>> {
         .collect()
 }
 
+/// Lab 12's reference tool (`solutions/12-lag-and-offsets`): `describe GROUP` on `topic`,
+/// its lines: `members N`, then `lag partition=P committed=C end=E lag=L` per partition.
+async fn lab12_describe(bootstrap: &str, topic: &str, group: &str) -> Vec<String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let built = CargoBuild::new(&root, "lab12-lag-and-offsets-solution")
+        .program()
+        .await
+        .unwrap();
+    let Built::Binary(program) = built else {
+        panic!("lab 12's solution does not compile: {built:?}");
+    };
+    let output = Command::new(program)
+        .args(["describe", group])
+        .env(lab_contract::env::KAFKA_BOOTSTRAP_SERVERS, bootstrap)
+        .env(lab_contract::env::KAFKA_TOPIC, topic)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Kafka's `--describe` table as lab 12's lines: `lag partition=P committed=C end=E lag=L`,
+/// `-` where nothing is committed, in partition order.
+fn as_lab12_lines(table: &str, group: &str) -> Vec<String> {
+    let mut lines: Vec<(i32, String)> = rows(table, group)
+        .iter()
+        .map(|row| {
+            let partition: i32 = row[2].parse().unwrap();
+            let line = format!(
+                "lag partition={partition} committed={} end={} lag={}",
+                row[3], row[4], row[5]
+            );
+            (partition, line)
+        })
+        .collect();
+    lines.sort();
+    lines.into_iter().map(|(_, line)| line).collect()
+}
+
 /// A fresh embedded broker with `topic` of 3 partitions holding 3, 1 and 0 records.
 async fn broker_with_records(topic: &str) -> Broker {
     let broker = Broker::connect(&BrokerChoice::Embedded).await.unwrap();
@@ -180,6 +224,11 @@ async fn kafka_consumer_groups_resets_and_describes_a_group() {
             "LAG: {table}"
         );
     }
+
+    // Lab 12's tool agrees with Kafka's on every number too.
+    let lab12 = lab12_describe(&bootstrap, topic, group).await;
+    assert_eq!(lab12[0], "members 0");
+    assert_eq!(lab12[1..], as_lab12_lines(&table, group), "{table}");
 
     let state = consumer_groups(
         &libs,
@@ -490,6 +539,12 @@ async fn kafka_consumer_groups_describes_the_members_of_a_live_group() {
         ["range", "Stable", "1"],
         "{state}"
     );
+
+    // With a member, and a partition it has not committed on yet, the three tools agree.
+    let table = consumer_groups(&libs, &bootstrap, &["--describe", "--group", group]);
+    let lab12 = lab12_describe(&bootstrap, topic, group).await;
+    assert_eq!(lab12[0], "members 1");
+    assert_eq!(lab12[1..], as_lab12_lines(&table, group), "{table}");
 
     // ListGroups v4+ carries each group's state, v5+ its type (Kafka's tool asks v5).
     let listed = consumer_groups(&libs, &bootstrap, &["--list", "--state"]);

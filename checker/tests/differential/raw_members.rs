@@ -548,3 +548,37 @@ async fn list_and_describe_groups_answer_field_by_field() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_initial_delay_grows_while_members_keep_arriving() {
+    // Both brokers run with group.initial.rebalance.delay.ms = 300. A member that joins an
+    // empty group waits the delay; a second member that arrives within it extends the
+    // wait by another delay (GroupMetadataManager.tryCompleteInitialRebalanceElseSchedule:
+    // each expiry with a new member schedules one more, up to the rebalance timeout). So
+    // the first member's join is answered no sooner than 2 x 300 ms after it was sent, in
+    // one generation with both members; the test's upper bound is 3 s on a busy machine.
+    let expected = (Ok(()), 2usize, true);
+    on_both("initial-delay-grows", expected, |broker, tag| async move {
+        broker.create_topic(&tag, 2).await.unwrap();
+        let bootstrap = broker.bootstrap().to_string();
+        coordinator_ready(&bootstrap, &tag).await;
+        let mut first = RawMember::connect(&bootstrap, &tag, &tag, None).await;
+        let mut second = RawMember::connect(&bootstrap, &tag, &tag, None).await;
+        // Each is given its member id first, so that one join each is timed.
+        first.join_once(9).await;
+        second.join_once(9).await;
+        let sent = Instant::now();
+        let first_join = tokio::spawn(async move {
+            let answer = first.join_once(9).await;
+            (sent.elapsed(), answer)
+        });
+        wait_for_state(&bootstrap, &tag, "PreparingRebalance").await;
+        let second_answer = second.join_once(9).await;
+        let (waited, first_answer) = first_join.await.unwrap();
+        let bound = super::within(waited, Duration::from_millis(600), Duration::from_secs(3));
+        let members = first_answer.members.len().max(second_answer.members.len());
+        let one_generation = first_answer.generation_id == second_answer.generation_id;
+        (bound, members, one_generation)
+    })
+    .await;
+}
