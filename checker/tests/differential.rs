@@ -6,6 +6,8 @@
 //! where Kafka is not installed (then the Kafka half is skipped, loudly, unless
 //! `REQUIRE_KAFKA=1`). `book/src/brokers.md` cites these probes in its differences table.
 
+#[path = "differential/differences.rs"]
+mod differences;
 mod kafka;
 #[path = "differential/raw_members.rs"]
 mod raw_members;
