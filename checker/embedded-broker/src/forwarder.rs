@@ -160,12 +160,7 @@ async fn connection(client: TcpStream, peer: SocketAddr, upstream: TcpStream, sh
                         .chain([list_offsets::SUPPORTED, api_versions::SUPPORTED].iter())
                         .copied()
                         .collect();
-                    // A flexible request was asked of the mock as v2 (see `api_versions`).
-                    let asked = if version >= 3 { 2 } else { version };
-                    frame = api_versions::override_ranges(frame, asked, &ranges);
-                    if version >= 3 {
-                        frame = api_versions::to_flexible(frame);
-                    }
+                    frame = api_versions::answer(frame, version, &ranges);
                 }
                 Rewrite::Metadata(version) => topic_admin::name_controller(&mut frame, version),
                 Rewrite::OffsetFetch(asked) => frame = kip848_offsets::upgrade(frame, &asked),

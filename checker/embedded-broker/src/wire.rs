@@ -2,8 +2,9 @@
 //! primitives the APIs the forwarder answers itself are made of.
 //!
 //! Only what the forwarder's own small edits need is here: CreateTopics and DeleteTopics,
-//! ListOffsets by timestamp, a Fetch's wait, the ApiVersions ranges. The group APIs, at
-//! every version, are `kafka-protocol`'s messages (`group/codec.rs`).
+//! ListOffsets by timestamp, a Fetch's wait, an acks=0 Produce. The group APIs, at every
+//! version, and ApiVersions are `kafka-protocol`'s messages (`group/codec.rs`,
+//! `api_versions.rs`).
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -239,13 +240,6 @@ impl<'a> Reader<'a> {
 pub struct Writer(pub Vec<u8>);
 
 impl Writer {
-    /// A response frame for `correlation_id` (response header v0), body to follow.
-    pub fn response(correlation_id: i32) -> Writer {
-        let mut writer = Writer::default();
-        writer.i32(correlation_id);
-        writer
-    }
-
     /// An INT8.
     pub fn i8(&mut self, value: i8) {
         self.0.push(value as u8);
@@ -285,16 +279,6 @@ impl Writer {
     /// An ARRAY's length.
     pub fn array(&mut self, length: usize) {
         self.i32(length as i32);
-    }
-
-    /// An UNSIGNED_VARINT: a compact length, or the count of tagged fields.
-    pub fn uvarint(&mut self, value: u64) {
-        let mut raw = value;
-        while raw >= 0x80 {
-            self.0.push((raw as u8 & 0x7f) | 0x80);
-            raw >>= 7;
-        }
-        self.0.push(raw as u8);
     }
 
     /// A VARINT or VARLONG (zigzag-encoded), as inside record batches.
