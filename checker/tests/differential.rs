@@ -44,13 +44,19 @@ where
         "the embedded broker differs from Apache Kafka"
     );
     if let Some(kafka) = kafka::broker().await {
-        let nonce = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let seen = probe(kafka, format!("{tag}-kafka-{nonce}")).await;
+        let seen = probe(kafka, kafka_tag(tag)).await;
         assert_eq!(seen, expected, "Apache Kafka answered otherwise");
     }
+}
+
+/// The names of a probe's run on the shared Kafka: its tag and a nonce, so that a run
+/// again in the same test binary meets no group of an earlier one.
+fn kafka_tag(tag: &str) -> String {
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{tag}-kafka-{nonce}")
 }
 
 /// A consumer of `group`, with the course's fast timers and `extra` settings.

@@ -13,7 +13,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::ClientConfig;
 
-use super::{kafka, SETTLE};
+use super::{kafka, kafka_tag, SETTLE};
 use crate::wire::{text, Connection};
 
 /// Runs `probe` on a fresh embedded broker and on Apache Kafka, and checks that each
@@ -28,11 +28,7 @@ where
     let seen = probe(broker, format!("{tag}-embedded")).await;
     assert_eq!(seen, embedded, "the embedded broker");
     if let Some(broker) = kafka::broker().await {
-        let nonce = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let seen = probe(broker, format!("{tag}-kafka-{nonce}")).await;
+        let seen = probe(broker, kafka_tag(tag)).await;
         assert_eq!(seen, apache_kafka, "Apache Kafka");
     }
 }

@@ -207,6 +207,24 @@ async fn lone_leader(bootstrap: &str, group: &str, topic: &str) -> RawMember {
     leader
 }
 
+/// A Stable group `group` of two on topic `group` (2 partitions): the leader, which owns
+/// partition 0, and a second member, which owns partition 1.
+async fn stable_pair(bootstrap: &str, group: &str) -> (RawMember, RawMember) {
+    let mut leader = lone_leader(bootstrap, group, group).await;
+    let mut second = RawMember::connect(bootstrap, group, group, None).await;
+    let second_join = tokio::spawn(async move {
+        let answer = second.join().await;
+        (second, answer)
+    });
+    wait_for_state(bootstrap, group, "PreparingRebalance").await;
+    leader.join_once(9).await;
+    let (mut second, _) = second_join.await.unwrap();
+    let plan = [(leader.id.clone(), vec![0]), (second.id.clone(), vec![1])];
+    assert_eq!(leader.sync(&plan).await, "none");
+    assert_eq!(second.sync(&[]).await, "none");
+    (leader, second)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn commits_during_a_rebalance_are_judged_by_state_and_generation() {
     // ClassicGroup.validateOffsetCommit: a member's commit of the current generation is
@@ -370,18 +388,7 @@ async fn a_member_that_stops_heartbeating_is_expired_after_its_session_timeout()
     on_both("session-expiry", expected, |broker, tag| async move {
         broker.create_topic(&tag, 2).await.unwrap();
         let bootstrap = broker.bootstrap().to_string();
-        let mut survivor = lone_leader(&bootstrap, &tag, &tag).await;
-        let mut silent = RawMember::connect(&bootstrap, &tag, &tag, None).await;
-        let silent_join = tokio::spawn(async move {
-            let answer = silent.join().await;
-            (silent, answer)
-        });
-        wait_for_state(&bootstrap, &tag, "PreparingRebalance").await;
-        survivor.join_once(9).await;
-        let (mut silent, _) = silent_join.await.unwrap();
-        let plan = [(survivor.id.clone(), vec![0]), (silent.id.clone(), vec![1])];
-        assert_eq!(survivor.sync(&plan).await, "none");
-        assert_eq!(silent.sync(&[]).await, "none");
+        let (mut survivor, mut silent) = stable_pair(&bootstrap, &tag).await;
         assert_eq!(silent.heartbeat().await, "none");
         let last_heartbeat = Instant::now();
         let deadline = last_heartbeat + SETTLE;
@@ -463,18 +470,7 @@ async fn list_and_describe_groups_answer_field_by_field() {
     on_both("list-describe", Ok(()), |broker, tag| async move {
         broker.create_topic(&tag, 2).await.unwrap();
         let bootstrap = broker.bootstrap().to_string();
-        let mut first = lone_leader(&bootstrap, &tag, &tag).await;
-        let mut second = RawMember::connect(&bootstrap, &tag, &tag, None).await;
-        let second_join = tokio::spawn(async move {
-            let answer = second.join().await;
-            (second, answer)
-        });
-        wait_for_state(&bootstrap, &tag, "PreparingRebalance").await;
-        first.join_once(9).await;
-        let (mut second, _) = second_join.await.unwrap();
-        let plan = [(first.id.clone(), vec![0]), (second.id.clone(), vec![1])];
-        assert_eq!(first.sync(&plan).await, "none");
-        assert_eq!(second.sync(&[]).await, "none");
+        let (first, second) = stable_pair(&bootstrap, &tag).await;
 
         let mut admin = Connection::open(&bootstrap).await;
         let list = |states: &[&str], types: &[&str]| {
