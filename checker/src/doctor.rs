@@ -9,6 +9,7 @@ use console::style;
 use crate::broker::container::{self, ContainerInfo, Engine};
 use crate::broker::{local, probe, BrokerChoice};
 use crate::broker_choice::{Selection, BROKER_VAR, FILE_NAME};
+use crate::confinement::Enforced;
 
 /// One backend's verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +56,10 @@ pub async fn run(selection: &Selection) -> Result<()> {
     println!(
         "\nSelected: {} (from {}). Choose with --broker, {BROKER_VAR} or `broker = ...` in {FILE_NAME}.",
         selection.choice, selection.source
+    );
+    println!(
+        "Sandbox of programs graded by `checker grade`: {}.",
+        Enforced::here().describe()
     );
     let selected = findings
         .iter()

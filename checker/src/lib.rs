@@ -6,6 +6,7 @@ pub mod broker;
 pub mod broker_choice;
 pub mod cargo_build;
 pub mod cleanup;
+pub mod confinement;
 pub mod consumer_group;
 pub mod diff;
 pub mod doctor;

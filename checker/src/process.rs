@@ -6,7 +6,7 @@
 //! interrupted (the group is registered with [`crate::cleanup`]).
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -19,6 +19,35 @@ use tokio::process::Command;
 use tokio::sync::Notify;
 
 use crate::cleanup::{Registration, Stage};
+use crate::confinement::Confinement;
+
+/// The program a scenario starts: a lab's binary, or a graded submission's launcher with
+/// the sandbox its processes take on.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The file to run.
+    pub path: PathBuf,
+    /// The operating-system sandbox every process of it runs in, if any.
+    pub confinement: Option<Arc<Confinement>>,
+}
+
+impl Program {
+    /// `path`, run as it is.
+    pub fn plain(path: impl Into<PathBuf>) -> Program {
+        Program {
+            path: path.into(),
+            confinement: None,
+        }
+    }
+
+    /// `path`, run in `confinement`.
+    pub fn confined(path: impl Into<PathBuf>, confinement: Arc<Confinement>) -> Program {
+        Program {
+            path: path.into(),
+            confinement: Some(confinement),
+        }
+    }
+}
 
 /// Lines of stdout kept per process; a program printing more is flooding and is stopped.
 pub const MAX_LINES: usize = 20_000;
@@ -131,7 +160,8 @@ impl LabProcess {
     ///
     /// `events` is notified whenever the process prints a line or exits, so a scenario can
     /// wait for what it expects instead of sleeping.
-    pub fn spawn(binary: &Path, launch: &Launch, events: Arc<Notify>) -> Result<LabProcess> {
+    pub fn spawn(program: &Program, launch: &Launch, events: Arc<Notify>) -> Result<LabProcess> {
+        let binary = &program.path;
         let mut command = Command::new(binary);
         command
             .args(&launch.args)
@@ -161,6 +191,13 @@ impl LabProcess {
             command.pre_exec(|| {
                 nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
             });
+        }
+        if let Some(confinement) = &program.confinement {
+            let confine = confinement
+                .before_exec()
+                .context("cannot prepare the sandbox")?;
+            // SAFETY: the hook only makes system calls (see `Confinement::before_exec`).
+            unsafe { command.pre_exec(confine) };
         }
         let mut child = spawn_when_written(&mut command)
             .with_context(|| format!("cannot start {}", binary.display()))?;
@@ -407,7 +444,8 @@ mod tests {
     async fn captures_lines_and_exit_code() {
         let events = Arc::new(Notify::new());
         let launch = shell("t", "echo one; echo two; echo oops >&2; exit 3").env("X", "1");
-        let process = LabProcess::spawn(Path::new("/bin/sh"), &launch, events.clone()).unwrap();
+        let process =
+            LabProcess::spawn(&Program::plain("/bin/sh"), &launch, events.clone()).unwrap();
         let status = wait_exit(&process, &events).await;
         assert_eq!(describe_exit(status), "exit code 3");
         assert_eq!(process.lines(), vec!["one", "two"]);
@@ -419,7 +457,8 @@ mod tests {
     async fn a_flood_is_cut_and_the_process_killed() {
         let events = Arc::new(Notify::new());
         let launch = shell("flood", "yes 'all work and no play'");
-        let process = LabProcess::spawn(Path::new("/bin/sh"), &launch, events.clone()).unwrap();
+        let process =
+            LabProcess::spawn(&Program::plain("/bin/sh"), &launch, events.clone()).unwrap();
         let status = wait_exit(&process, &events).await;
         assert!(process.flooded());
         assert_eq!(process.lines().len(), MAX_LINES);
@@ -430,7 +469,8 @@ mod tests {
     async fn dropping_a_process_kills_its_children_too() {
         let events = Arc::new(Notify::new());
         let launch = shell("parent", "sleep 300 & echo $!; wait");
-        let process = LabProcess::spawn(Path::new("/bin/sh"), &launch, events.clone()).unwrap();
+        let process =
+            LabProcess::spawn(&Program::plain("/bin/sh"), &launch, events.clone()).unwrap();
         let child_pid = tokio::time::timeout(Duration::from_secs(10), async {
             loop {
                 let notified = events.notified();
@@ -464,7 +504,8 @@ mod tests {
                 "wide",
                 "head -c 10000 /dev/zero | tr '\\0' x; echo; echo end",
             );
-            let process = LabProcess::spawn(Path::new("/bin/sh"), &launch, events.clone()).unwrap();
+            let process =
+                LabProcess::spawn(&Program::plain("/bin/sh"), &launch, events.clone()).unwrap();
             wait_exit(&process, &events).await;
             let lines = process.lines();
             assert_eq!(lines[0].len(), MAX_LINE_BYTES);

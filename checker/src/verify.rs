@@ -9,6 +9,7 @@ use anyhow::Result;
 use crate::broker::Broker;
 use crate::cargo_build::{self, Built, CargoBuild};
 use crate::info_file::{LabInfo, Variant};
+use crate::process::Program;
 use crate::scenario::{self, Failure, Measurement, Run};
 use crate::snapshot::Comparison;
 use crate::status::LiveStatus;
@@ -140,7 +141,7 @@ pub async fn judge(lab: &LabInfo, broker: &Broker, binary: PathBuf, settings: Se
         measurements,
         timeline,
         nonce,
-    } = play(lab, broker, binary).await;
+    } = play(lab, broker, Program::plain(binary)).await;
     let verdict = match result {
         Err(failure) => Verdict::Failed(failure),
         Ok(()) if settings.compare_snapshot => Comparison::of(lab, &transcript)
@@ -176,8 +177,8 @@ pub fn lacks_librdkafka(target: &Path) -> bool {
 
 /// Plays `lab`'s scenario with the program `binary`. Every process it started is gone when
 /// this returns.
-pub async fn play(lab: &LabInfo, broker: &Broker, binary: PathBuf) -> Played {
-    let mut run = Run::new(broker, binary);
+pub async fn play(lab: &LabInfo, broker: &Broker, program: Program) -> Played {
+    let mut run = Run::new(broker, program);
     let played = tokio::time::timeout(SCENARIO_TIMEOUT, scenario::play(lab.number, &mut run)).await;
     let played = played.unwrap_or_else(|_| {
         Err(run.fail(format!(

@@ -13,6 +13,7 @@ use base64::Engine;
 use serde::Deserialize;
 
 use checker::broker::{Broker, BrokerChoice};
+use checker::confinement::Enforced;
 use checker::grade::class;
 use checker::grade::formats::{self, classroom, exercism, junit};
 use checker::grade::{Grader, Integrity, LabResult, Options, Report, DEFAULT_JOBS, LAB_POINTS};
@@ -607,6 +608,92 @@ bad_submissions! {
     bad_lab11_classic_protocol => "classic-protocol",
     bad_lab12_resets_active_group => "resets-active-group",
     bad_lab12_time_falls_back_to_earliest => "time-falls-back-to-earliest",
+}
+
+/// The variable that turns a kernel without Landlock (files and ports) into a failure.
+const REQUIRE_SANDBOX: &str = "REQUIRE_SANDBOX";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_graded_program_cannot_escape_its_sandbox() {
+    // `fixtures/sandbox`: lab 1's solution that first reads another student's submission
+    // and the course's solution by absolute path, lists the grader's HOME, writes outside
+    // its sandbox and connects to a loopback port that is not the broker's, then panics
+    // with what happened to each. The sandbox must refuse all five, the grade must say so,
+    // and nothing may reach the listener or the file.
+    if Enforced::here() != Enforced::FilesAndPorts {
+        let why = format!(
+            "the graded programs' sandbox is {}",
+            Enforced::here().describe()
+        );
+        if std::env::var(REQUIRE_SANDBOX).is_ok_and(|v| v == "1") {
+            panic!("{REQUIRE_SANDBOX}=1, but {why}");
+        }
+        skip::announce(&why, REQUIRE_SANDBOX);
+        return;
+    }
+    let _building = BUILDS.read().await;
+    let other = temp("sandbox-other-student");
+    solutions_submission(&other);
+    let outside = temp("sandbox-outside");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".to_string());
+    let targets = [
+        ("OTHER_STUDENT", other.join("labs/01-orders/src/main.rs")),
+        (
+            "SOLUTION",
+            course().join("solutions/01-orders/src/producer.rs"),
+        ),
+        ("HOME", PathBuf::from(&home)),
+        ("WRITE", outside.join("written-by-a-graded-program.txt")),
+    ];
+    let submission = temp("sandbox-submission");
+    let lab = submission.join("labs/01-orders");
+    copy_tree(&course().join("solutions/01-orders"), &lab);
+    copy_tree(&fixtures().join("../sandbox/labs/01-orders"), &lab);
+    let mut source = String::from("//! Written by the test: what the program tries to reach.\n");
+    for (name, path) in &targets {
+        source.push_str(&format!(
+            "pub const {name}: &str = {:?};\n",
+            path.display().to_string()
+        ));
+    }
+    let port = listener.local_addr().unwrap().port();
+    source.push_str(&format!("pub const PORT: u16 = {port};\n"));
+    std::fs::write(lab.join("src/targets.rs"), source).unwrap();
+
+    let grader = Grader::new(&course(), Options::new(&course())).unwrap();
+    let broker = Broker::connect(&BrokerChoice::Embedded).await.unwrap();
+    let report = grader.grade(&broker, &submission, "escapes").await.unwrap();
+    broker.shutdown().await;
+    let graded = report.labs.iter().find(|l| l.number == 1).unwrap();
+    assert_eq!(graded.status, Status::Failed, "{graded:#?}");
+    let message = graded.message.as_deref().unwrap_or_default();
+    assert!(
+        message.contains("the grader's sandbox refused it"),
+        "{message}"
+    );
+    let said = graded.details.join("\n");
+    assert!(!said.contains("ESCAPED"), "{said}");
+    for (_, path) in &targets {
+        let refused = format!("{}: Permission denied", path.display());
+        assert!(said.contains(&refused), "no {refused:?} in {said}");
+    }
+    assert!(
+        said.contains(&format!("connect to 127.0.0.1:{port}: Permission denied")),
+        "{said}"
+    );
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the listener saw a connection"
+    );
+    assert!(
+        !targets[3].1.exists(),
+        "the program wrote outside its sandbox"
+    );
+    for dir in [other, outside, submission] {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
 
 #[test]

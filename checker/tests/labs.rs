@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use checker::broker::{Broker, BrokerChoice};
 use checker::info_file::{InfoFile, LabInfo, Variant};
+use checker::process::Program;
 use checker::snapshot;
 use checker::verify::{self, Outcome, Settings, Verdict};
 
@@ -216,7 +217,7 @@ async fn lab01_printing_the_expected_text_without_kafka_fails() {
     std::fs::create_dir_all(&dir).unwrap();
     let script = impostor(&dir, &lab, "producer");
     let broker = Broker::connect(&BrokerChoice::Embedded).await.unwrap();
-    let played = verify::play(&lab, &broker, script).await;
+    let played = verify::play(&lab, &broker, Program::plain(script)).await;
     let failure = played
         .result
         .expect_err("printing without producing must fail");

@@ -3,6 +3,8 @@
 //! compare the transcript with the reviewed snapshot, as `checker verify` does.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -11,11 +13,14 @@ use super::builds::Builds;
 use super::integrity;
 use super::locate::{self, Located};
 use super::report::{cap, LabResult, Report, LAB_POINTS, MAX_DETAIL_CHARS, MAX_OUTPUT_CHARS};
+use super::sandbox;
 use super::workspace::{self, Workspace};
 use super::BUILD_TIMEOUT;
 use crate::broker::Broker;
 use crate::cargo_build::Built;
+use crate::confinement::Enforced;
 use crate::info_file::{InfoFile, LabInfo};
+use crate::process::Program;
 use crate::snapshot::Comparison;
 use crate::status::LiveStatus;
 use crate::verdict::Status;
@@ -65,6 +70,8 @@ pub struct Grader {
     status: std::sync::Mutex<Option<LiveStatus>>,
     /// Scenarios allowed to play at once, across every submission being graded.
     scenarios: tokio::sync::Semaphore,
+    /// Whether a sandbox the kernel enforces only in part was reported.
+    warned: AtomicBool,
 }
 
 /// Scenarios that may play at once per core. A scenario mostly waits on the group protocol,
@@ -94,6 +101,7 @@ impl Grader {
             ),
             counter: Default::default(),
             status: Default::default(),
+            warned: AtomicBool::new(false),
         })
     }
 
@@ -209,9 +217,12 @@ impl Grader {
         self.say(format!("Lab {}: running its scenario", lab.number));
         let sandbox = workspace.sandbox(lab)?;
         let launcher = sandbox.launcher(&binary)?;
+        let confinement = Arc::new(sandbox.confinement(&sandbox::broker_ports(broker).await));
+        self.warn_once(confinement.enforced());
+        let enforced = confinement.enforced();
         let played = {
             let _slot = self.scenarios.acquire().await?;
-            verify::play(lab, broker, launcher).await
+            verify::play(lab, broker, Program::confined(launcher, confinement)).await
         };
         let verify::Played {
             result: played,
@@ -239,12 +250,16 @@ impl Grader {
                 result.status = Status::Failed;
                 result.failed_step = failure.step;
                 result.output_mismatch = mismatch;
-                result.message = Some(failure.message);
                 result.details = failure
                     .details
                     .iter()
                     .map(|d| cap(&console::strip_ansi_codes(d), MAX_DETAIL_CHARS))
                     .collect();
+                result.message = Some(sandbox::name_refusals(
+                    failure.message,
+                    &result.details,
+                    enforced,
+                ));
             }
         }
         if !transcript.trim().is_empty() {
@@ -258,6 +273,18 @@ impl Grader {
 impl Drop for Grader {
     fn drop(&mut self) {
         self.scratch.release(self.options.keep);
+    }
+}
+
+impl Grader {
+    /// Says, once per grader, that the kernel does not enforce the whole sandbox.
+    fn warn_once(&self, enforced: Enforced) {
+        if enforced != Enforced::FilesAndPorts && !self.warned.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "WARNING: the graded programs' sandbox is {}",
+                enforced.describe()
+            );
+        }
     }
 }
 

@@ -1,5 +1,8 @@
 //! Where a submission's program runs: its crate copy as working folder, an empty `HOME`
-//! and `TMPDIR`, a scrubbed environment, and a marker that finds its leftover processes.
+//! and `TMPDIR`, a scrubbed environment, a marker that finds its leftover processes, and,
+//! on Linux with Landlock, an operating-system sandbox ([`crate::confinement`]): it may
+//! read its crate, read and write its sandbox folder, and connect to the broker's ports,
+//! and nothing else beyond the system's own files.
 //!
 //! The scenarios start "the program" through [`crate::process`], which knows nothing of
 //! grading; the grader hands them a small launcher script instead of the binary. The
@@ -12,6 +15,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use lab_contract::env;
+
+use crate::broker::{client_config, Broker};
+use crate::confinement::{Confinement, Enforced};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -112,6 +118,16 @@ impl Sandbox {
         text
     }
 
+    /// The operating-system sandbox of the lab's processes: they may read the crate, read
+    /// and write this sandbox folder, and connect to `ports`.
+    pub fn confinement(&self, ports: &[u16]) -> Confinement {
+        Confinement::new(
+            std::slice::from_ref(&self.cwd),
+            std::slice::from_ref(&self.root),
+            ports,
+        )
+    }
+
     /// Kills every process left from this sandbox: those carrying its marker, running in
     /// it, or running a program from it. Returns their ids.
     ///
@@ -164,6 +180,53 @@ impl Sandbox {
             })
             .collect()
     }
+}
+
+/// The TCP ports a graded program may connect to: those of the bootstrap address and of
+/// every broker the cluster's metadata names (an external cluster's brokers may listen on
+/// ports of their own).
+pub async fn broker_ports(broker: &Broker) -> Vec<u16> {
+    let bootstrap = broker.bootstrap().to_string();
+    let mut ports: Vec<u16> = bootstrap
+        .split(',')
+        .filter_map(|address| address.rsplit_once(':')?.1.parse().ok())
+        .collect();
+    let from_metadata = tokio::task::spawn_blocking(move || -> Option<Vec<u16>> {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        let client: BaseConsumer = client_config(&bootstrap).create().ok()?;
+        let metadata = client
+            .fetch_metadata(None, std::time::Duration::from_secs(10))
+            .ok()?;
+        Some(
+            metadata
+                .brokers()
+                .iter()
+                .filter_map(|b| u16::try_from(b.port()).ok())
+                .collect(),
+        )
+    })
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or_default();
+    ports.extend(from_metadata);
+    ports.sort();
+    ports.dedup();
+    ports
+}
+
+/// A failure's message, with the sandbox named where the program's own words (its panic,
+/// its error, in `details`) show that the sandbox refused it something.
+pub fn name_refusals(message: String, details: &[String], enforced: Enforced) -> String {
+    let refused = |text: &str| text.contains("Permission denied") || text.contains("os error 13");
+    if enforced == Enforced::Nothing || !(refused(&message) || details.iter().any(|d| refused(d))) {
+        return message;
+    }
+    format!(
+        "{message} (the grader's sandbox refused it: a graded program may read only its \
+         crate and the system's files, write only in its sandbox folder, and connect only \
+         to the broker)"
+    )
 }
 
 fn is_zombie(proc: &Path) -> bool {

@@ -27,7 +27,6 @@ mod timeline;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,7 +36,7 @@ use tokio::sync::Notify;
 use self::lines::ownership;
 use self::patience::Patience;
 use crate::broker::Broker;
-use crate::process::{describe_exit, last_lines, LabProcess, Launch};
+use crate::process::{describe_exit, last_lines, LabProcess, Launch, Program};
 use crate::transcript::Transcript;
 
 /// Why a lab did not pass: the step of the problem statement and what went wrong.
@@ -93,7 +92,7 @@ pub struct Run<'b> {
     pub transcript: Transcript,
     /// What the scenario measured on its way.
     pub measurements: Vec<Measurement>,
-    binary: PathBuf,
+    program: Program,
     nonce: String,
     step: Option<usize>,
     events: Arc<Notify>,
@@ -112,13 +111,13 @@ pub struct Run<'b> {
 pub const EVENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl<'b> Run<'b> {
-    /// A run of the program `binary` against `broker`, with a fresh nonce.
-    pub fn new(broker: &'b Broker, binary: PathBuf) -> Run<'b> {
+    /// A run of `program` against `broker`, with a fresh nonce.
+    pub fn new(broker: &'b Broker, program: Program) -> Run<'b> {
         Run {
             broker,
             transcript: Transcript::default(),
             measurements: Vec::new(),
-            binary,
+            program,
             nonce: new_nonce(),
             step: None,
             events: Arc::new(Notify::new()),
@@ -244,7 +243,7 @@ impl<'b> Run<'b> {
     /// Starts the lab's program; `KAFKA_BOOTSTRAP_SERVERS` is set for it.
     pub fn start(&mut self, launch: Launch) -> Result<ProcessId, Failure> {
         let launch = launch.env(env::KAFKA_BOOTSTRAP_SERVERS, self.broker.bootstrap());
-        let process = LabProcess::spawn(&self.binary, &launch, self.events.clone())
+        let process = LabProcess::spawn(&self.program, &launch, self.events.clone())
             .map_err(|e| self.fail(format!("could not start {}: {e:#}", launch.label)))?;
         self.processes.push(process);
         Ok(ProcessId(self.processes.len() - 1))
