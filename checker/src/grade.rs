@@ -17,14 +17,15 @@
 //! - processes a lab leaves behind, even ones that left its process group, are found through
 //!   `/proc` (sandbox marker in the environment, working folder or executable in the
 //!   sandbox) and killed;
-//! - it cannot stop a program from reading world-readable files or writing to absolute paths
-//!   the grading user may write (`/tmp`, another student's folder): run class grading in a
-//!   container or as a dedicated user for that.
+//! - on Linux with Landlock, every program runs confined ([`crate::confinement`]): it reads
+//!   only the system's files and its crate, writes only its sandbox folder, and connects
+//!   only to the broker; where the kernel lacks Landlock the grader says so once.
 //!
 //! The parts: [`grader`] runs a grading from submission to [`report`]; [`locate`] finds the
 //! labs in a submission, [`workspace`] and [`sandbox`] hold them while they are built
 //! ([`builds`]) and run, [`integrity`] proves the submission folder untouched; [`formats`]
-//! renders a report, [`class`] grades a folder of submissions into one summary.
+//! renders a report, [`class`] grades a folder of submissions into one summary, and
+//! [`shard`] splits a class across machines and merges their summaries.
 
 pub mod builds;
 pub mod class;
@@ -34,6 +35,7 @@ pub mod integrity;
 pub mod locate;
 pub mod report;
 pub mod sandbox;
+pub mod shard;
 pub mod workspace;
 
 use std::path::{Path, PathBuf};
@@ -73,10 +75,15 @@ pub enum Format {
 
 /// `checker grade`'s arguments.
 #[derive(Debug, Clone, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Args {
+    /// `merge`: join the JSON summaries of a class graded in shards.
+    #[command(subcommand)]
+    pub command: Option<GradeCommand>,
     /// The submission: a folder holding `labs/`, a copy of `labs/`, or one lab crate
     /// (`labs/03-modulo-assignment`); with --class, a folder of submissions.
-    pub path: PathBuf,
+    #[arg(required = true)]
+    pub path: Option<PathBuf>,
     /// The report's format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -90,6 +97,11 @@ pub struct Args {
     /// How many submissions to grade at once in class mode.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_JOBS)]
     pub jobs: usize,
+    /// Class mode: grade only shard K of N (every N-th student of the sorted class, from
+    /// the K-th), for a class split across N machines; join the JSON summaries with
+    /// `checker grade merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<shard::Shard>,
     /// The target folder shared by the run's builds (default: `grade-cache` in the
     /// course's target folder, or $CHECKER_GRADE_TARGET_DIR).
     #[arg(long, value_name = "DIR")]
@@ -102,14 +114,40 @@ pub struct Args {
     pub keep: bool,
 }
 
+/// `checker grade`'s subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum GradeCommand {
+    /// Join the JSON summaries of a class graded in shards (`--shard K/N --format json`)
+    /// into the summary one run would have printed.
+    Merge {
+        /// Every shard's summary, in any order.
+        #[arg(required = true, value_name = "REPORT")]
+        reports: Vec<PathBuf>,
+        /// The summary's format: text, json or csv.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Write the summary to FILE instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
 /// Runs `checker grade` for the course at `course` on `choice`'s broker: one submission or
 /// a class. Exit code 0 when everything passed, 1 when something failed; `Err` (exit 2) on
 /// a usage or infrastructure error.
 pub async fn run(args: Args, course: &Path, choice: &BrokerChoice) -> Result<ExitCode> {
-    let path = args
-        .path
+    if let Some(GradeCommand::Merge {
+        reports,
+        format,
+        output,
+    }) = &args.command
+    {
+        return merge(reports, *format, output.as_deref());
+    }
+    let given = args.path.clone().expect("clap requires a path");
+    let path = given
         .canonicalize()
-        .with_context(|| format!("cannot read the submission {}", args.path.display()))?;
+        .with_context(|| format!("cannot read the submission {}", given.display()))?;
     let info = InfoFile::load();
     let class = args.class
         || (locate::locate(&path, &info)?.is_empty() && class::looks_like_class(&path, &info));
@@ -126,17 +164,16 @@ pub async fn run(args: Args, course: &Path, choice: &BrokerChoice) -> Result<Exi
         ) {
             bail!("a class is reported as text, json, csv or junit");
         }
-        let jobs = args.jobs.max(1);
-        return class::run(
-            &path,
-            course,
-            options,
-            choice,
-            jobs,
-            args.format,
-            args.output.as_deref(),
-        )
-        .await;
+        let how = class::ClassRun {
+            jobs: args.jobs.max(1),
+            shard: args.shard,
+            format: args.format,
+            output: args.output.as_deref(),
+        };
+        return class::run(&path, course, options, choice, how).await;
+    }
+    if args.shard.is_some() {
+        bail!("--shard splits a class: add --class, or leave --shard out");
     }
     if args.format == Format::Csv {
         bail!("csv is the format of a class summary: add --class, or pick another format");
@@ -158,6 +195,29 @@ pub async fn run(args: Args, course: &Path, choice: &BrokerChoice) -> Result<Exi
     let text = formats::render(&report, grader.info(), args.format)?;
     write_output(args.output.as_deref(), &text)?;
     Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `checker grade merge`: the shards' summaries as one, in `format`. Exit code as a class
+/// run's: 0 when every lab of every student passed, 1 when not, 2 when a shard had a
+/// student the grader could not grade.
+fn merge(reports: &[PathBuf], format: Format, output: Option<&Path>) -> Result<ExitCode> {
+    let summary = shard::merge(reports)?;
+    let info = InfoFile::load();
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(&summary)? + "\n",
+        Format::Csv => class::csv_table(&summary, &info)?,
+        Format::Text => class::text_table(&summary, &info),
+        _ => bail!("merged shards are reported as text, json or csv"),
+    };
+    write_output(output, &text)?;
+    let rows = &summary.students;
+    Ok(if rows.iter().any(|row| row.error.is_some()) {
+        ExitCode::from(2)
+    } else if rows.iter().all(|row| row.total == row.max_score) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

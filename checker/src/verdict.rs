@@ -4,10 +4,10 @@
 //! `checker verify --all`, and each of the grader's formats. A verdict so reads the same
 //! wherever it is shown, and a new way of failing is worded here once.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a lab came out, as the JSON and CSV reports record it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Every check passed and the output matches the reviewed solution's.

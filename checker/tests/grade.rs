@@ -696,6 +696,79 @@ async fn a_graded_program_cannot_escape_its_sandbox() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_class_graded_in_two_shards_merges_into_the_summary_of_one_run() {
+    // Five students: three with lab 1's solution, one whose lab 1 panics, one with no lab
+    // at all. Graded whole, and as shards 1/2 and 2/2 merged: the same summary, student by
+    // student, lab by lab (the wall time aside).
+    let _building = BUILDS.read().await;
+    let class = temp("sharded-class");
+    for student in ["ada", "bo", "cy"] {
+        copy_tree(
+            &course().join("solutions/01-orders"),
+            &class.join(student).join("labs/01-orders"),
+        );
+    }
+    let panics = bad_submission("panics");
+    copy_tree(&panics, &class.join("dee"));
+    std::fs::remove_dir_all(panics).unwrap();
+    std::fs::create_dir_all(class.join("eli/labs")).unwrap();
+
+    let reports = temp("sharded-reports");
+    let grade = |shard: Option<&str>, file: &str| {
+        let (class, reports) = (class.clone(), reports.clone());
+        let shard = shard.map(|s| s.parse::<checker::grade::shard::Shard>().unwrap());
+        let file = file.to_string();
+        async move {
+            let how = class::ClassRun {
+                jobs: 4,
+                shard,
+                format: checker::grade::Format::Json,
+                output: Some(&reports.join(&file)),
+            };
+            class::run(
+                &class,
+                &course(),
+                Options::new(&course()),
+                &BrokerChoice::Embedded,
+                how,
+            )
+            .await
+            .unwrap();
+            reports.join(file)
+        }
+    };
+    let whole = grade(None, "whole.json").await;
+    let first = grade(Some("1/2"), "first.json").await;
+    let second = grade(Some("2/2"), "second.json").await;
+    let read = |path: &Path| -> class::Summary {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let (first_half, second_half) = (read(&first), read(&second));
+    assert_eq!(first_half.shard.as_deref(), Some("1/2"));
+    assert_eq!(first_half.students.len(), 3, "ada, cy, eli");
+    assert_eq!(second_half.students.len(), 2, "bo, dee");
+    let mut merged = checker::grade::shard::merge(&[second, first.clone()]).unwrap();
+    let mut one_run = read(&whole);
+    assert_eq!(one_run.students.len(), 5);
+    merged.took_ms = 0;
+    one_run.took_ms = 0;
+    assert_eq!(merged, one_run);
+    let scores: Vec<u32> = merged.students.iter().map(|s| s.total).collect();
+    assert_eq!(scores, [LAB_POINTS, LAB_POINTS, LAB_POINTS, 0, 0]);
+    // A shard missing, or given twice, is named.
+    let missing = checker::grade::shard::merge(std::slice::from_ref(&first)).unwrap_err();
+    assert!(
+        missing.to_string().contains("shard 2/2 is missing"),
+        "{missing}"
+    );
+    let twice = checker::grade::shard::merge(&[first.clone(), first]).unwrap_err();
+    assert!(twice.to_string().contains("given 2 times"), "{twice}");
+    for dir in [class, reports] {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
 #[test]
 fn every_fixture_has_a_test() {
     let mut on_disk: Vec<String> = std::fs::read_dir(fixtures())

@@ -112,3 +112,122 @@ fn the_image_is_apache_kafka_4_and_the_pulled_one() {
         "the workflow pulls exactly the image it runs"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The workflows instructors copy (`.github/workflow-templates/`): a class graded in shards,
+// and GitHub Classroom's autograding.
+
+fn template(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../.github/workflow-templates")
+        .join(name);
+    let text = std::fs::read_to_string(&path).expect("the workflow template exists");
+    serde_norway::from_str(&text).expect("the workflow template is valid YAML")
+}
+
+/// The `--long` flags of `command` after `grade` (or `grade merge`).
+fn flags(command: &str) -> Vec<&str> {
+    command
+        .split_whitespace()
+        .filter(|word| word.starts_with("--"))
+        .collect()
+}
+
+/// `checker grade [merge] --help`: the flags the checker takes there.
+fn grade_help(merge: bool) -> String {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_checker"));
+    command.arg("grade");
+    if merge {
+        command.arg("merge");
+    }
+    let output = command.arg("--help").output().unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn the_class_workflow_grades_every_shard_and_merges_them() {
+    let workflow = template("grade-class.yml");
+    assert!(!workflow["on"].is_null(), "the workflow says when it runs");
+    let shards: u64 = workflow["env"]["SHARDS"]
+        .as_u64()
+        .expect("SHARDS is a number");
+    let matrix: Vec<u64> = workflow["jobs"]["grade"]["strategy"]["matrix"]["shard"]
+        .as_sequence()
+        .expect("a matrix of shards")
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        matrix,
+        (1..=shards).collect::<Vec<_>>(),
+        "one job per shard, 1..=SHARDS"
+    );
+    let commands = run_commands(&workflow);
+    let grade: Vec<_> = commands
+        .iter()
+        .filter(|c| c.contains("cargo checker grade") && c.contains("--shard"))
+        .collect();
+    assert_eq!(grade.len(), 1, "{commands:?}");
+    assert!(
+        grade[0].contains("--class --shard ${{ matrix.shard }}/$SHARDS --format json"),
+        "{}",
+        grade[0]
+    );
+    let help = grade_help(false);
+    for flag in flags(grade[0]) {
+        assert!(help.contains(flag), "`checker grade` takes no {flag}");
+    }
+    assert_eq!(workflow["jobs"]["merge"]["needs"].as_str(), Some("grade"));
+    let merges: Vec<_> = commands
+        .iter()
+        .flat_map(|c| c.lines())
+        .filter(|line| line.contains("cargo checker grade merge shard-*.json"))
+        .collect();
+    assert!(
+        !merges.is_empty(),
+        "the merge job merges the shards: {commands:?}"
+    );
+    let help = grade_help(true);
+    for flag in merges.iter().flat_map(|line| flags(line)) {
+        assert!(help.contains(flag), "`checker grade merge` takes no {flag}");
+    }
+}
+
+#[test]
+fn the_classroom_workflow_reports_the_grade_to_classrooms_reporter() {
+    let workflow = template("classroom.yml");
+    let triggers = workflow["on"]
+        .as_mapping()
+        .expect("the workflow says when it runs");
+    assert!(triggers.contains_key("push"), "it grades every push");
+    let steps = workflow["jobs"]["labs"]["steps"]
+        .as_sequence()
+        .expect("the job has steps");
+    let grade = steps
+        .iter()
+        .find(|step| step["id"].as_str() == Some("labs"))
+        .expect("a step with id `labs` grades");
+    let command = grade["run"].as_str().unwrap();
+    assert!(
+        command.contains("cargo checker grade . --format classroom-base64"),
+        "{command}"
+    );
+    assert!(command.contains(">> \"$GITHUB_OUTPUT\""), "{command}");
+    let reporter = steps
+        .iter()
+        .find(|step| {
+            step["uses"].as_str().is_some_and(|uses| {
+                uses.starts_with("classroom-resources/autograding-grading-reporter@")
+            })
+        })
+        .expect("the reporter step");
+    // The reporter reads each runner's result from <RUNNER>_RESULTS.
+    let runner = reporter["with"]["runners"].as_str().unwrap();
+    let variable = format!("{}_RESULTS", runner.to_uppercase());
+    assert_eq!(
+        reporter["env"][variable.as_str()].as_str(),
+        Some("${{ steps.labs.outputs.result }}"),
+        "{variable} holds the grading step's result"
+    );
+}

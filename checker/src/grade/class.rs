@@ -7,16 +7,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
+use super::shard::Shard;
 use super::{formats, locate, write_output, Format, Grader, Options, Report};
 use crate::broker::{Broker, BrokerChoice};
 use crate::info_file::InfoFile;
 use crate::verdict::{Label, Status};
 
 /// One lab of one student, as the summary shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
     /// The lab's number.
     pub number: usize,
@@ -33,7 +34,7 @@ pub struct Cell {
 }
 
 /// One student's line of the summary.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     /// The student: the submission folder's name.
     pub student: String,
@@ -52,12 +53,16 @@ pub struct Row {
 }
 
 /// The class summary.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// One row per student, by name.
     pub students: Vec<Row>,
     /// Wall time of the whole run, in milliseconds.
     pub took_ms: u64,
+    /// `K/N` when only shard K of N was graded (`--shard`); `checker grade merge` joins
+    /// the shards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
 }
 
 /// Whether `path` looks like a class: a subfolder of it is a submission.
@@ -86,26 +91,48 @@ pub fn submissions(path: &Path) -> Vec<(String, PathBuf)> {
     found
 }
 
-/// Grades every submission in `path`, `jobs` at a time, and writes the summary in
-/// `format` (text, json, csv, or junit with one testsuite per student).
+/// How a class is graded and reported.
+#[derive(Debug, Clone)]
+pub struct ClassRun<'a> {
+    /// Submissions graded at once.
+    pub jobs: usize,
+    /// Only this shard of the students, if given.
+    pub shard: Option<Shard>,
+    /// The summary's format: text, json, csv, or junit with one testsuite per student.
+    pub format: Format,
+    /// Where the summary goes (stdout if `None`).
+    pub output: Option<&'a Path>,
+}
+
+/// Grades every submission in `path` (or the shard's share of them) and writes the
+/// summary.
 pub async fn run(
     path: &Path,
     course: &Path,
     options: Options,
     choice: &BrokerChoice,
-    jobs: usize,
-    format: Format,
-    output: Option<&Path>,
+    how: ClassRun<'_>,
 ) -> Result<ExitCode> {
+    let ClassRun {
+        jobs,
+        shard,
+        format,
+        output,
+    } = how;
     let started = Instant::now();
-    let students = submissions(path);
+    let everyone = submissions(path);
+    let students = match shard {
+        Some(shard) => shard.pick(&everyone),
+        None => everyone,
+    };
     let grader = Arc::new(Grader::new(course, options)?);
     let broker = Arc::new(Broker::connect(choice).await?);
     let reports = grade_all(&grader, &broker, &students, jobs).await;
     if let Ok(broker) = Arc::try_unwrap(broker) {
         broker.shutdown().await;
     }
-    let summary = summarise(&students, &reports, started.elapsed().as_millis() as u64);
+    let mut summary = summarise(&students, &reports, started.elapsed().as_millis() as u64);
+    summary.shard = shard.map(|s| s.to_string());
     let text = match format {
         Format::Json => serde_json::to_string_pretty(&summary)? + "\n",
         Format::Csv => csv_table(&summary, grader.info())?,
@@ -238,7 +265,11 @@ pub fn summarise(
             },
         })
         .collect();
-    Summary { students, took_ms }
+    Summary {
+        students,
+        took_ms,
+        shard: None,
+    }
 }
 
 /// The summary as CSV: a row per student, a status and a score column per lab.
