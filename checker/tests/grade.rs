@@ -606,6 +606,7 @@ bad_submissions! {
     bad_lab09_ignores_fencing => "ignores-fencing",
     bad_lab10_range_extra_at_the_end => "range-extra-at-the-end",
     bad_lab11_classic_protocol => "classic-protocol",
+    bad_lab11_refuses_without_asking => "refuses-without-asking",
     bad_lab12_resets_active_group => "resets-active-group",
     bad_lab12_time_falls_back_to_earliest => "time-falls-back-to-earliest",
 }

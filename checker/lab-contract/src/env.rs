@@ -24,10 +24,13 @@ pub const ASSIGNOR: &str = "ASSIGNOR";
 pub const INSTANCE_ID: &str = "INSTANCE_ID";
 /// How many members the group will have, each a process of its own (lab 10).
 pub const MEMBERS: &str = "MEMBERS";
+/// The client settings a lab asks the client about, as `name=value` pairs separated by
+/// commas (lab 11); the checker draws them per run.
+pub const SETTINGS: &str = "SETTINGS";
 
 /// Every variable of the contract: what the checker sets, and what a sandbox must let
 /// through to a lab.
-pub const ALL: [&str; 9] = [
+pub const ALL: [&str; 10] = [
     KAFKA_BOOTSTRAP_SERVERS,
     KAFKA_TOPIC,
     KAFKA_GROUP_ID,
@@ -37,6 +40,7 @@ pub const ALL: [&str; 9] = [
     ASSIGNOR,
     INSTANCE_ID,
     MEMBERS,
+    SETTINGS,
 ];
 
 /// The prefix of the Kafka variables. The checker removes every variable with it from the

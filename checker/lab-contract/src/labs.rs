@@ -224,6 +224,40 @@ pub mod lab11 {
         ("heartbeat.interval.ms", "500"),
         ("partition.assignment.strategy", "range"),
     ];
+
+    /// The settings to ask the client about: `SETTINGS` (`name=value,name=value`, which
+    /// the checker draws per run, mixing these with settings the client accepts), or
+    /// [`BROKER_SIDE_SETTINGS`] when it is not set.
+    pub fn asked_settings() -> Vec<(String, String)> {
+        match std::env::var(crate::env::SETTINGS) {
+            Ok(list) => parse_settings(&list),
+            Err(_) => BROKER_SIDE_SETTINGS
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+        }
+    }
+
+    /// `name=value,name=value` as pairs; an item without `=` is a name with an empty value.
+    pub fn parse_settings(list: &str) -> Vec<(String, String)> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| match item.split_once('=') {
+                Some((name, value)) => (name.to_string(), value.to_string()),
+                None => (item.to_string(), String::new()),
+            })
+            .collect()
+    }
+
+    /// The inverse of [`parse_settings`].
+    pub fn format_settings(settings: &[(String, String)]) -> String {
+        settings
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
 }
 
 /// Lab 12, lag and offsets: a tool like `kafka-consumer-groups --describe` and

@@ -1,11 +1,15 @@
-//! Lab 11: the consumer protocol (KIP-848). Each member first shows the client refusing the
-//! settings the protocol moved to the broker. Then two members split four partitions; a
-//! third joins and takes its share without the others revoking anything they keep; and the
-//! third leaves again, its partitions added to the others'.
+//! Lab 11: the consumer protocol (KIP-848). Each member first asks the client about a list
+//! of settings drawn per run (the three the protocol moved to the broker, with drawn values,
+//! and two it keeps on the client, in a drawn order) and prints what the client said; the
+//! checker asks librdkafka the same and holds every member to its answers. Then two members
+//! split four partitions; a third joins and takes its share without the others revoking
+//! anything they keep; and the third leaves again, its partitions added to the others'.
 
 use std::time::Duration;
 
 use lab_contract::{env, lab11, GroupTimers};
+use rdkafka::consumer::BaseConsumer;
+use rdkafka::ClientConfig;
 
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::broker::records::{Outgoing, Stored};
@@ -13,6 +17,61 @@ use crate::process::Launch;
 
 /// The topic's partitions.
 const PARTITIONS: usize = lab11::TOPIC.partitions as usize;
+
+/// Values a classic consumer might give the settings the protocol moved to the broker.
+const BROKER_SIDE_VALUES: [(&str, &[&str]); 3] = [
+    ("session.timeout.ms", &["6000", "10000", "45000"]),
+    ("heartbeat.interval.ms", &["500", "1000", "3000"]),
+    (
+        "partition.assignment.strategy",
+        &["range", "roundrobin", "cooperative-sticky"],
+    ),
+];
+
+/// Settings the consumer protocol leaves to the client, with values: two are drawn per run,
+/// so that a program that answers "refused" without asking is caught.
+const CLIENT_SIDE_VALUES: [(&str, &[&str]); 6] = [
+    ("fetch.min.bytes", &["1", "64", "1024"]),
+    ("auto.offset.reset", &["earliest", "latest"]),
+    ("enable.auto.commit", &["true", "false"]),
+    ("fetch.wait.max.ms", &["100", "250", "500"]),
+    ("max.poll.interval.ms", &["300000", "600000"]),
+    ("client.id", &["parcel-tracker", "tracker-7"]),
+];
+
+/// How many of [`CLIENT_SIDE_VALUES`] a run asks about.
+const CLIENT_SIDE_ASKED: usize = 2;
+
+/// The settings this run asks about: every broker-side one and [`CLIENT_SIDE_ASKED`]
+/// client-side ones, values and order drawn.
+fn draw_settings(rng: &mut fastrand::Rng) -> Vec<(String, String)> {
+    let pick = |rng: &mut fastrand::Rng, (name, values): (&str, &[&str])| {
+        (
+            name.to_string(),
+            values[rng.usize(..values.len())].to_string(),
+        )
+    };
+    let mut client_side = CLIENT_SIDE_VALUES.to_vec();
+    rng.shuffle(&mut client_side);
+    let mut settings: Vec<(String, String)> = BROKER_SIDE_VALUES
+        .into_iter()
+        .chain(client_side.into_iter().take(CLIENT_SIDE_ASKED))
+        .map(|setting| pick(rng, setting))
+        .collect();
+    rng.shuffle(&mut settings);
+    settings
+}
+
+/// Whether librdkafka refuses to create a consumer-protocol consumer with `name=value`:
+/// the answer every member is held to. No broker is asked; the check is the client's.
+fn client_refuses(name: &str, value: &str) -> bool {
+    ClientConfig::new()
+        .set("group.id", "lab11-truth")
+        .set("group.protocol", "consumer")
+        .set(name, value)
+        .create::<BaseConsumer>()
+        .is_err()
+}
 
 /// Plays the scenario.
 pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
@@ -30,19 +89,24 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     run.step(1);
     let topic = run.topic(lab11::TOPIC).await?;
     let group = run.unique(lab11::GROUP);
+    let settings = draw_settings(&mut fastrand::Rng::new());
+    let asked = lab11::format_settings(&settings);
     let start = |run: &mut Run<'_>, name: &str| {
-        run.start(
+        let id = run.start(
             Launch::new(name, &[])
                 .env(env::KAFKA_TOPIC, &topic)
-                .env(env::KAFKA_GROUP_ID, &group),
-        )
+                .env(env::KAFKA_GROUP_ID, &group)
+                .env(env::SETTINGS, &asked),
+        )?;
+        run.mark(id, format!("drawn: {}={asked}", env::SETTINGS));
+        Ok::<_, Failure>(id)
     };
     let a = start(run, "member A")?;
     let b = start(run, "member B")?;
 
     run.step(2);
     for id in [a, b] {
-        check_refusals(run, id).await?;
+        check_refusals(run, id, &settings).await?;
     }
 
     run.step(1);
@@ -53,7 +117,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     run.step(3);
     let before = run.owned_and_printed(&[a, b]);
     let c = start(run, "member C")?;
-    check_refusals(run, c).await?;
+    check_refusals(run, c, &settings).await?;
     wait_split(run, &[a, b, c], patience.formation(1) + reconcile).await?;
     check_incremental(run, &[a, b], &before, "member C joined")?;
     parcels.extend(produce(run, &topic, 2).await?);
@@ -80,7 +144,11 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
         "settings the consumer protocol moved to the broker",
         lab11::BROKER_SIDE_SETTINGS
             .iter()
-            .map(|(setting, _)| format!("{setting}: refused by the client, in every member")),
+            .map(|(setting, _)| format!("{setting}: refused by the client, in every member"))
+            .chain([format!(
+                "{CLIENT_SIDE_ASKED} settings it leaves to the client, drawn per run: accepted, \
+                 in every member"
+            )]),
     );
     run.transcript.section(
         format!("2 members, then 3, then 2, on {PARTITIONS} partitions"),
@@ -100,40 +168,65 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Each member printed, before joining, that the client refused every broker-side setting.
-async fn check_refusals(run: &Run<'_>, id: ProcessId) -> Result<(), Failure> {
+/// Each member printed, before joining, the client's answer on every asked setting, and
+/// each answer is librdkafka's.
+async fn check_refusals(
+    run: &Run<'_>,
+    id: ProcessId,
+    settings: &[(String, String)],
+) -> Result<(), Failure> {
     let label = run.process(id).label().to_string();
-    let settings: Vec<&str> = lab11::BROKER_SIDE_SETTINGS
-        .iter()
-        .map(|(s, _)| *s)
-        .collect();
+    let answer = |lines: &[String], name: &str| -> Option<bool> {
+        lines.iter().find_map(|l| {
+            if l.starts_with(&format!("refused {name}:")) {
+                Some(true)
+            } else if *l == format!("accepted {name}") {
+                Some(false)
+            } else {
+                None
+            }
+        })
+    };
     let lines = run
         .wait_for(
-            &format!("{label} to report the client's answer on each broker-side setting"),
+            &format!("{label} to report the client's answer on each setting in SETTINGS"),
             EVENT_TIMEOUT,
             |run| {
                 let lines = run.process(id).lines();
-                let answered = settings.iter().all(|s| {
-                    lines.iter().any(|l| {
-                        l.starts_with(&format!("refused {s}:")) || *l == format!("accepted {s}")
-                    })
-                });
+                let answered = settings
+                    .iter()
+                    .all(|(name, _)| answer(&lines, name).is_some());
                 Ok(answered.then_some(lines))
             },
         )
         .await?;
-    for setting in settings {
-        if lines.iter().any(|l| *l == format!("accepted {setting}")) {
-            return Err(run
-                .fail(format!(
-                    "{label} reports that the client accepted {setting} with group.protocol=consumer"
-                ))
-                .detail(
-                    "Set group.protocol=consumer in the consumer's settings, then add the \
-                     setting: librdkafka refuses the three at creation (\"… is not supported for \
-                     `group.protocol=consumer`\").",
-                ));
+    for (name, value) in settings {
+        let refused = client_refuses(name, value);
+        if answer(&lines, name) == Some(refused) {
+            continue;
         }
+        let failure = if refused {
+            run.fail(format!(
+                "{label} reports that the client accepted {name}={value} with \
+                 group.protocol=consumer"
+            ))
+            .detail(
+                "Set group.protocol=consumer in the consumer's settings, then add the \
+                 setting: librdkafka refuses the three broker-side ones at creation (\"… is not \
+                 supported for `group.protocol=consumer`\").",
+            )
+        } else {
+            run.fail(format!(
+                "{label} reports that the client refused {name}={value}, which it accepts with \
+                 group.protocol=consumer"
+            ))
+            .detail(
+                "Ask the client: create the consumer with the setting and see whether creation \
+                 fails. The settings in SETTINGS are drawn per run, and some of them stay on the \
+                 client under the consumer protocol.",
+            )
+        };
+        return Err(failure);
     }
     Ok(())
 }
@@ -188,4 +281,40 @@ async fn produce(run: &Run<'_>, topic: &str, batch: usize) -> Result<Vec<Stored>
         })
         .collect();
     run.produce(topic, &outgoing).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_refuses_every_broker_side_value_and_accepts_every_client_side_one() {
+        for (name, values) in BROKER_SIDE_VALUES {
+            for value in values {
+                assert!(client_refuses(name, value), "{name}={value}");
+            }
+        }
+        for (name, values) in CLIENT_SIDE_VALUES {
+            for value in values {
+                assert!(!client_refuses(name, value), "{name}={value}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_draw_asks_every_broker_side_setting_and_two_others_in_a_drawn_order() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        let mut orders = std::collections::HashSet::new();
+        for _ in 0..20 {
+            let drawn = draw_settings(&mut rng);
+            assert_eq!(drawn.len(), BROKER_SIDE_VALUES.len() + CLIENT_SIDE_ASKED);
+            for (name, _) in BROKER_SIDE_VALUES {
+                assert!(drawn.iter().any(|(n, _)| n == name), "{drawn:?}");
+            }
+            let text = lab11::format_settings(&drawn);
+            assert_eq!(lab11::parse_settings(&text), drawn);
+            orders.insert(drawn.into_iter().map(|(n, _)| n).collect::<Vec<_>>());
+        }
+        assert!(orders.len() > 1, "the order is drawn");
+    }
 }
