@@ -605,6 +605,7 @@ bad_submissions! {
     bad_lab09_dynamic_member => "dynamic-member",
     bad_lab09_ignores_fencing => "ignores-fencing",
     bad_lab10_range_extra_at_the_end => "range-extra-at-the-end",
+    bad_lab10_hard_coded_prediction => "hard-coded-prediction",
     bad_lab11_classic_protocol => "classic-protocol",
     bad_lab11_refuses_without_asking => "refuses-without-asking",
     bad_lab12_resets_active_group => "resets-active-group",

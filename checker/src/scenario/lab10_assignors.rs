@@ -3,10 +3,14 @@
 //! the group did. Then one member leaves: under the eager assignors every survivor revokes
 //! its whole assignment and the group is dealt again; under cooperative-sticky no survivor
 //! revokes anything.
+//!
+//! Alongside, range and roundrobin also run on a group shape drawn per run (its member and
+//! partition counts, from [`DRAWN_SHAPES`]), so that a prediction hard-coded for the fixed
+//! shape, or a rule that happens to agree with range there, gets no marks.
 
 use std::collections::BTreeSet;
 
-use lab_contract::{env, lab10, AssignmentLine};
+use lab_contract::{env, lab10, AssignmentLine, Topic};
 
 use super::{Failure, ProcessId, Run, EVENT_TIMEOUT};
 use crate::process::Launch;
@@ -18,6 +22,14 @@ const PARTITIONS: usize = lab10::TOPIC.partitions as usize;
 /// The assignors, by their `partition.assignment.strategy` names.
 const ASSIGNORS: [&str; 3] = ["range", "roundrobin", "cooperative-sticky"];
 
+/// Group shapes (members, partitions) a run draws one of. In each, range, roundrobin and
+/// the usual wrong rule for range ("ceil(partitions / members) each, until they run out")
+/// give three different groupings, and none is the fixed shape's.
+pub const DRAWN_SHAPES: [(usize, usize); 6] = [(3, 4), (3, 7), (3, 10), (4, 6), (4, 9), (4, 10)];
+
+/// The eager assignors, whose grouping follows from the shape alone, run on the drawn shape.
+const DRAWN_ASSIGNORS: [&str; 2] = ["range", "roundrobin"];
+
 /// A grouping: each member's partitions, sorted, the members in no particular order.
 type Grouping = BTreeSet<Vec<i32>>;
 
@@ -25,6 +37,7 @@ type Grouping = BTreeSet<Vec<i32>>;
 struct Trial {
     assignor: &'static str,
     members: Vec<ProcessId>,
+    partitions: usize,
 }
 
 impl Trial {
@@ -39,16 +52,33 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     run.step(1);
     let mut trials = Vec::new();
     for assignor in ASSIGNORS {
-        trials.push(start(run, assignor).await?);
+        trials.push(start(run, assignor, MEMBERS, PARTITIONS, "").await?);
     }
-    for trial in &trials {
-        wait_split(run, &trial.members, patience.formation(MEMBERS)).await?;
+    let (members, partitions) = DRAWN_SHAPES[fastrand::usize(..DRAWN_SHAPES.len())];
+    let mut drawn = Vec::new();
+    for assignor in DRAWN_ASSIGNORS {
+        drawn.push(start(run, assignor, members, partitions, "drawn").await?);
+    }
+    for trial in trials.iter().chain(&drawn) {
+        let formation = patience.formation(trial.members.len());
+        wait_split(run, &trial.members, trial.partitions, formation).await?;
     }
 
     run.step(2);
     let mut sections = Vec::new();
     for trial in &trials {
         sections.push(check_prediction(run, trial)?);
+    }
+    let mut drawn_lines = Vec::new();
+    for trial in &drawn {
+        check_prediction(run, trial)?;
+        drawn_lines.push(format!(
+            "{}: predicted, and checked against the group's assignment",
+            trial.assignor
+        ));
+    }
+    for id in drawn.iter().flat_map(|t| &t.members) {
+        run.terminate(*id);
     }
 
     run.step(3);
@@ -60,7 +90,13 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     }
     for ((trial, before), section) in trials.iter().zip(&before).zip(&mut sections) {
         let survivors = &trial.members[..MEMBERS - 1];
-        wait_split(run, survivors, patience.takeover_after_leave() * 2).await?;
+        wait_split(
+            run,
+            survivors,
+            PARTITIONS,
+            patience.takeover_after_leave() * 2,
+        )
+        .await?;
         section.push(check_leave(run, trial, survivors, before)?);
     }
     for (trial, lines) in trials.iter().zip(sections) {
@@ -72,12 +108,16 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
             lines,
         );
     }
+    run.transcript.section(
+        "range and roundrobin on a group shape drawn per run",
+        drawn_lines,
+    );
     for trial in &trials {
         for id in &trial.members[..MEMBERS - 1] {
             run.terminate(*id);
         }
     }
-    for trial in &trials {
+    for trial in trials.iter().chain(&drawn) {
         for id in &trial.members {
             run.wait_success(*id, EVENT_TIMEOUT).await?;
         }
@@ -85,34 +125,65 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Creates the assignor's topic and group and starts its members.
-async fn start(run: &mut Run<'_>, assignor: &'static str) -> Result<Trial, Failure> {
-    let topic = run.tagged_topic(lab10::TOPIC, assignor).await?;
-    let group = run.unique(&format!("{}-{assignor}", lab10::GROUP));
+/// Creates the assignor's topic of `partitions` and its group, and starts `count` members;
+/// `round` tags the names of a second group of the same assignor.
+async fn start(
+    run: &mut Run<'_>,
+    assignor: &'static str,
+    count: usize,
+    partitions: usize,
+    round: &str,
+) -> Result<Trial, Failure> {
+    let tag = if round.is_empty() {
+        assignor.to_string()
+    } else {
+        format!("{assignor}-{round}")
+    };
+    let shape = Topic {
+        name: lab10::TOPIC.name,
+        partitions: partitions as i32,
+    };
+    let topic = run.tagged_topic(shape, &tag).await?;
+    let group = run.unique(&format!("{}-{tag}", lab10::GROUP));
     let mut members = Vec::new();
-    for m in 1..=MEMBERS {
-        members.push(
-            run.start(
-                Launch::new(format!("{assignor} member {m}"), &[])
-                    .env(env::KAFKA_TOPIC, &topic)
-                    .env(env::KAFKA_GROUP_ID, &group)
-                    .env(env::ASSIGNOR, assignor)
-                    .env(env::MEMBERS, MEMBERS.to_string()),
-            )?,
-        );
+    for m in 1..=count {
+        let label = if round.is_empty() {
+            format!("{assignor} member {m}")
+        } else {
+            format!("{assignor} {round} member {m}")
+        };
+        let id = run.start(
+            Launch::new(label, &[])
+                .env(env::KAFKA_TOPIC, &topic)
+                .env(env::KAFKA_GROUP_ID, &group)
+                .env(env::ASSIGNOR, assignor)
+                .env(env::MEMBERS, count.to_string()),
+        )?;
+        if !round.is_empty() {
+            run.mark(
+                id,
+                format!("drawn: {}={count}, {partitions} partitions", env::MEMBERS),
+            );
+        }
+        members.push(id);
     }
-    Ok(Trial { assignor, members })
+    Ok(Trial {
+        assignor,
+        members,
+        partitions,
+    })
 }
 
-/// Waits until the `assignor`'s `members` share the partitions.
+/// Waits until `members` share the topic's `partitions`.
 async fn wait_split(
     run: &Run<'_>,
     members: &[ProcessId],
+    partitions: usize,
     ceiling: std::time::Duration,
 ) -> Result<(), Failure> {
     run.wait_split(
         members,
-        PARTITIONS,
+        partitions,
         ceiling,
         "Each member prints its rebalances with AssignmentPrinter { member: None } and sets \
          partition.assignment.strategy from ASSIGNOR.",
@@ -120,9 +191,9 @@ async fn wait_split(
     .await
 }
 
-/// The grouping `members` own now, if they share the partitions.
-fn split(run: &Run<'_>, members: &[ProcessId]) -> Option<Grouping> {
-    run.split(members, PARTITIONS)
+/// The grouping `members` own now, if they share the topic's `partitions`.
+fn split(run: &Run<'_>, members: &[ProcessId], partitions: usize) -> Option<Grouping> {
+    run.split(members, partitions)
         .map(|owned| owned.into_iter().collect())
 }
 
@@ -183,8 +254,8 @@ fn check_prediction(run: &Run<'_>, trial: &Trial) -> Result<Vec<String>, Failure
         }
         predicted = Some(grouping);
     }
-    let predicted = predicted.expect("three members");
-    let got = split(run, &trial.members).expect("waited for the split");
+    let predicted = predicted.expect("the group has members");
+    let got = split(run, &trial.members, trial.partitions).expect("waited for the split");
     let one_generation = trial.members.iter().all(|id| {
         run.process(*id)
             .lines()
@@ -272,7 +343,7 @@ fn check_leave(
             }
         }
     }
-    let got = split(run, survivors).expect("waited for the split");
+    let got = split(run, survivors, PARTITIONS).expect("waited for the split");
     Ok(if trial.eager() {
         format!(
             "a member left: every survivor revoked its whole assignment, then the group was dealt again: {}",
@@ -287,6 +358,49 @@ fn check_leave(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The groupings of range, of the wrong rule "ceil(partitions / members) each until they
+    /// run out", and of roundrobin, for a new group of that shape.
+    fn rules(members: usize, partitions: usize) -> [Grouping; 3] {
+        let blocks = |sizes: Vec<usize>| -> Grouping {
+            let mut next = 0;
+            sizes
+                .into_iter()
+                .map(|take| {
+                    let block = (next..next + take).map(|p| p as i32).collect();
+                    next += take;
+                    block
+                })
+                .collect()
+        };
+        let range = (0..members)
+            .map(|m| partitions / members + usize::from(m < partitions % members))
+            .collect();
+        let each = partitions.div_ceil(members);
+        let ceil = (0..members)
+            .map(|m| each.min(partitions.saturating_sub(m * each)))
+            .collect();
+        let roundrobin = (0..members)
+            .map(|m| (m..partitions).step_by(members).map(|p| p as i32).collect())
+            .collect();
+        [blocks(range), blocks(ceil), roundrobin]
+    }
+
+    #[test]
+    fn every_drawn_shape_tells_range_from_the_wrong_rules_and_from_the_fixed_shape() {
+        // On the fixed shape the wrong rule agrees with range: hence the drawn shape.
+        let [range, ceil, _] = rules(MEMBERS, PARTITIONS);
+        assert_eq!(range, ceil);
+        let fixed: Vec<Grouping> = rules(MEMBERS, PARTITIONS).to_vec();
+        for (members, partitions) in DRAWN_SHAPES {
+            let [range, ceil, roundrobin] = rules(members, partitions);
+            assert_ne!(range, ceil, "{members} x {partitions}");
+            assert_ne!(range, roundrobin, "{members} x {partitions}");
+            for grouping in [&range, &roundrobin] {
+                assert!(!fixed.contains(grouping), "{members} x {partitions}");
+            }
+        }
+    }
 
     #[test]
     fn groupings_parse_whatever_the_member_order() {
