@@ -27,10 +27,13 @@ pub const MEMBERS: &str = "MEMBERS";
 /// The client settings a lab asks the client about, as `name=value` pairs separated by
 /// commas (lab 11); the checker draws them per run.
 pub const SETTINGS: &str = "SETTINGS";
+/// The orders a plan deals out, separated by commas (lab 3); the checker draws them for
+/// one of its plans.
+pub const ORDERS: &str = "ORDERS";
 
 /// Every variable of the contract: what the checker sets, and what a sandbox must let
 /// through to a lab.
-pub const ALL: [&str; 10] = [
+pub const ALL: [&str; 11] = [
     KAFKA_BOOTSTRAP_SERVERS,
     KAFKA_TOPIC,
     KAFKA_GROUP_ID,
@@ -41,6 +44,7 @@ pub const ALL: [&str; 10] = [
     INSTANCE_ID,
     MEMBERS,
     SETTINGS,
+    ORDERS,
 ];
 
 /// The prefix of the Kafka variables. The checker removes every variable with it from the

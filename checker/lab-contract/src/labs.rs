@@ -86,6 +86,22 @@ pub mod lab03 {
     pub const GROUP: &str = "order-processors";
     /// A group of consumers in one process.
     pub const TIMERS: GroupTimers = GroupTimers::FAST;
+    /// The orders of the interactive exercise, in sending order.
+    pub const ORDERS: [&str; 5] = ["order1", "order2", "order3", "order4", "order5"];
+
+    /// The orders to deal out: `ORDERS` from the environment (comma-separated; the checker
+    /// draws them for one of its plans), else [`ORDERS`].
+    pub fn orders() -> Vec<String> {
+        match std::env::var(crate::env::ORDERS) {
+            Ok(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|order| !order.is_empty())
+                .map(str::to_string)
+                .collect(),
+            Err(_) => ORDERS.iter().map(|order| order.to_string()).collect(),
+        }
+    }
 }
 
 /// Lab 4, group consumer: two groups read one topic independently. The group is the

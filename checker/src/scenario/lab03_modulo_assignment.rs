@@ -5,6 +5,10 @@
 //! The topic has four partitions for a group of two. Roundrobin gives the members [0, 2]
 //! and [1, 3], so each member's orders are exactly one plan consumer's; range would give
 //! [0, 1] and [2, 3] and mix them. That is the point of the lab.
+//!
+//! Besides the exercise's plans (2 and 3 consumers, five orders), one plan is asked for a
+//! group size and orders drawn per run (`CONSUMER_GROUP_SIZE`, `ORDERS`), so that printed
+//! lines cannot stand in for the rule.
 
 use std::collections::BTreeSet;
 
@@ -18,7 +22,7 @@ use crate::broker::records::Stored;
 use crate::process::Launch;
 
 /// The orders of the interactive exercise.
-const ORDERS: [&str; 5] = ["order1", "order2", "order3", "order4", "order5"];
+const ORDERS: [&str; 5] = lab03::ORDERS;
 /// Members of the real group.
 const GROUP_SIZE: usize = 2;
 /// Partitions of the topic: a multiple of the group size, more than the group size.
@@ -27,9 +31,18 @@ const PARTITIONS: i32 = lab03::TOPIC.partitions;
 /// Plays the scenario: the plan for two sizes, then the group against the plan.
 pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     run.step(1);
+    let exercise: Vec<String> = ORDERS.iter().map(|o| o.to_string()).collect();
     for size in [GROUP_SIZE, 3] {
-        check_plan(run, size).await?;
+        let printed = check_plan(run, size, &exercise, None).await?;
+        run.transcript
+            .section(format!("plan, {size} consumers"), printed);
     }
+    let (size, orders) = draw_plan(&mut fastrand::Rng::new());
+    check_plan(run, size, &orders, Some(&orders.join(","))).await?;
+    run.transcript.section(
+        "plan, for a group size and orders drawn per run",
+        ["every order went to consumer index % size".to_string()],
+    );
 
     run.step(3);
     let topic = run.topic(lab03::TOPIC).await?;
@@ -74,13 +87,47 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     check_agreement(run, &owners, &groups)
 }
 
-async fn check_plan(run: &mut Run<'_>, size: usize) -> Result<(), Failure> {
-    let plan = run.start(
-        Launch::new(format!("plan for {size}"), &["plan"])
-            .env(env::CONSUMER_GROUP_SIZE, size.to_string()),
-    )?;
+/// A group size and orders for one plan, drawn: 4 to 6 consumers, 7 to 12 orders named as
+/// no exercise names them.
+fn draw_plan(rng: &mut fastrand::Rng) -> (usize, Vec<String>) {
+    let size = rng.usize(4..=6);
+    let count = rng.usize(7..=12);
+    let mut next = rng.u32(100..900);
+    let orders = (0..count)
+        .map(|_| {
+            next += rng.u32(1..9);
+            format!("order{next}")
+        })
+        .collect();
+    (size, orders)
+}
+
+/// Runs `plan` for `size` consumers (with `drawn` orders in `ORDERS`, or the exercise's)
+/// and checks it deals `orders` out by index; returns what it printed.
+async fn check_plan(
+    run: &mut Run<'_>,
+    size: usize,
+    orders: &[String],
+    drawn: Option<&str>,
+) -> Result<Vec<String>, Failure> {
+    let mut launch = Launch::new(format!("plan for {size}"), &["plan"])
+        .env(env::CONSUMER_GROUP_SIZE, size.to_string());
+    if let Some(list) = drawn {
+        launch = launch.env(env::ORDERS, list);
+    }
+    let plan = run.start(launch)?;
+    if let Some(list) = drawn {
+        run.mark(
+            plan,
+            format!(
+                "drawn: {}={size}, {}={list}",
+                env::CONSUMER_GROUP_SIZE,
+                env::ORDERS
+            ),
+        );
+    }
     run.wait_success(plan, EVENT_TIMEOUT).await?;
-    let expected: Vec<String> = ORDERS
+    let expected: Vec<String> = orders
         .iter()
         .enumerate()
         .map(|(index, order)| format!("Order {order} is processed by consumer {}", index % size))
@@ -96,9 +143,7 @@ async fn check_plan(run: &mut Run<'_>, size: usize) -> Result<(), Failure> {
                 &printed.join("\n"),
             )));
     }
-    run.transcript
-        .section(format!("plan, {size} consumers"), printed);
-    Ok(())
+    Ok(printed)
 }
 
 async fn check_producer(run: &mut Run<'_>, topic: &str) -> Result<Vec<Stored>, Failure> {

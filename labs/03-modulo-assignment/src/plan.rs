@@ -1,6 +1,6 @@
 //! Step 1: the toy plan, with no Kafka in it.
 
-use crate::orders::ORDERS;
+use crate::orders::orders;
 
 /// Prints `Order <order> is processed by consumer <c>` for each order, where `c` is the
 /// order's index modulo `size`, the number of consumers.
@@ -8,7 +8,7 @@ pub fn plan(size: usize) {
     // ANCHOR: todo
     // TODO: deal the orders out to `size` consumers by their index, like cards, and print
     // one line per order.
-    let _ = (size, ORDERS);
+    let _ = (size, orders());
     todo!("print the plan")
     // ANCHOR_END: todo
 }

@@ -5,12 +5,12 @@ use std::time::Duration;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 
-use crate::orders::ORDERS;
+use crate::orders::orders;
 
 /// How long to wait for the broker, for metadata and for each delivery.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Sends order i of `ORDERS` to partition i % (the partition count of `topic`), and prints
+/// Sends order i of `orders()` to partition i % (the partition count of `topic`), and prints
 /// `sent <order> partition=<p> offset=<o>` for each.
 pub async fn produce(topic: &str) {
     let producer: FutureProducer = ClientConfig::new()
@@ -22,8 +22,8 @@ pub async fn produce(topic: &str) {
     // TODO: here the hash of the key decides the partition, so order i lands on partition
     // i % partitions only by luck. Ask the broker how many partitions the topic has, and send
     // order i to partition i % that count, with no key.
-    for order in ORDERS {
-        let record = FutureRecord::to(topic).key(order).payload(order);
+    for order in orders() {
+        let record = FutureRecord::to(topic).key(&order).payload(&order);
         let delivery = producer
             .send(record, TIMEOUT)
             .await

@@ -5,12 +5,12 @@ use std::time::Duration;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::ClientConfig;
 
-use crate::orders::ORDERS;
+use crate::orders::orders;
 
 /// How long to wait for the broker, for metadata and for each delivery.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Sends order i of `ORDERS` to partition i % (the partition count of `topic`), and prints
+/// Sends order i of `orders()` to partition i % (the partition count of `topic`), and prints
 /// `sent <order> partition=<p> offset=<o>` for each.
 pub async fn produce(topic: &str) {
     let producer: FutureProducer = ClientConfig::new()
@@ -20,13 +20,13 @@ pub async fn produce(topic: &str) {
 
     // ANCHOR: solution
     let partitions = partition_count(&producer, topic);
-    for (index, order) in ORDERS.iter().enumerate() {
+    for (index, order) in orders().iter().enumerate() {
         // An explicit partition replaces the key hash, so the index alone decides where
         // the order lands.
         let partition = index as i32 % partitions;
         let record = FutureRecord::<(), _>::to(topic)
             .partition(partition)
-            .payload(*order);
+            .payload(order.as_str());
         let delivery = producer
             .send(record, TIMEOUT)
             .await
