@@ -140,6 +140,30 @@ impl GroupReader {
             members,
         })
     }
+
+    /// The groups whose members own partitions of `topic` now (ListGroups, then
+    /// DescribeGroups of each), by name.
+    pub fn groups_owning(&self, topic: &str) -> Result<Vec<String>> {
+        let list = self
+            .admin
+            .fetch_group_list(None, TIMEOUT)
+            .map_err(|e| anyhow!("cannot list the groups at {}: {e}", self.bootstrap))?;
+        let mut owning: Vec<String> = list
+            .groups()
+            .iter()
+            .filter(|group| {
+                group.members().iter().any(|member| {
+                    member
+                        .assignment()
+                        .and_then(|bytes| parse_assignment(bytes).ok())
+                        .is_some_and(|owned| owned.iter().any(|(t, _)| t == topic))
+                })
+            })
+            .map(|group| group.name().to_string())
+            .collect();
+        owning.sort();
+        Ok(owning)
+    }
 }
 
 /// Describes `group` on the broker at `bootstrap`; `topics` adds topics whose committed

@@ -592,6 +592,7 @@ bad_submissions! {
     bad_impostor_prints_without_kafka => "impostor",
     bad_wrong_topic => "wrong-topic",
     bad_wrong_group => "wrong-group",
+    bad_lab04_ignores_group_argument => "ignores-group-argument",
     bad_reads_from_the_end => "reads-from-the-end",
     bad_escapes_its_crate => "escapes-sandbox",
     bad_lab05_commits_before_processing => "commits-before-processing",

@@ -71,6 +71,43 @@ impl Run<'_> {
         }
     }
 
+    /// Resolves with a failure once the broker shows a group other than `expected` owning
+    /// partitions of `topic` (this run's own): programs that joined a group of their own
+    /// naming, named from the broker at once instead of after a wait runs out. Never
+    /// resolves otherwise: it is raced against the wait it shortens.
+    pub async fn strayed(&self, topic: &str, expected: &[&str]) -> Failure {
+        let Ok(reader) = GroupReader::new(self.broker.bootstrap()).map(Arc::new) else {
+            return pending().await;
+        };
+        loop {
+            let found = {
+                let (reader, topic) = (reader.clone(), topic.to_string());
+                tokio::task::spawn_blocking(move || reader.groups_owning(&topic)).await
+            };
+            if let Ok(Ok(groups)) = found {
+                let strays: Vec<String> = groups
+                    .into_iter()
+                    .filter(|g| !expected.contains(&g.as_str()))
+                    .collect();
+                if !strays.is_empty() {
+                    return self
+                        .fail(format!(
+                            "a consumer joined group {} on this run's topic, not the group it was \
+                             given ({}): read from the broker (ListGroups, DescribeGroups)",
+                            strays.join(", "),
+                            expected.join(" or ")
+                        ))
+                        .detail(
+                            "Join the group the program is given (its argument, or \
+                             KAFKA_GROUP_ID through lab_contract::group_id), not one of your own \
+                             naming.",
+                        );
+                }
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// Waits until the broker shows `group` Stable with partitions of `topic` assigned: the
     /// group a program without assignment lines has formed. Fails after `ceiling`, saying
     /// what the broker showed last.

@@ -40,7 +40,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     let other = run.start(consumer("OTHER_GROUP consumer", &other_group, 4))?;
     // The seed starts the consumers first: a message produced before both TEST_GROUP members
     // have joined could be read by the first one alone.
-    run.wait_for(
+    let reported = run.wait_for(
         "the three consumers to report their assignments",
         EVENT_TIMEOUT,
         |run| {
@@ -50,9 +50,15 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
             let split = a.len() == 1 && b.len() == 1 && a != b;
             Ok((split && o == [0, 1]).then_some(()))
         },
-    )
-    .await
-    .map_err(|failure| {
+    );
+    // A consumer in a group of its own naming is named from the broker at once.
+    let expected = [test_group.as_str(), other_group.as_str()];
+    let strayed = run.strayed(&topic, &expected);
+    let reported = tokio::select! {
+        reported = reported => reported,
+        stray = strayed => return Err(stray),
+    };
+    reported.map_err(|failure| {
         if run.printed_assignment(&[first, second, other]) {
             failure.detail(
                 "TEST_GROUP's two members should own one partition each, and OTHER_GROUP's \
