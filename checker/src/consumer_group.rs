@@ -164,6 +164,48 @@ impl GroupReader {
         owning.sort();
         Ok(owning)
     }
+
+    /// The groups that own partitions of `topic` now or have committed offsets on it: also
+    /// a group whose member has already gone. One client per group without members: for a
+    /// failure's explanation, not for polling.
+    pub fn groups_on(&self, topic: &str) -> Result<Vec<String>> {
+        let mut found = self.groups_owning(topic)?;
+        let list = self
+            .admin
+            .fetch_group_list(None, TIMEOUT)
+            .map_err(|e| anyhow!("cannot list the groups at {}: {e}", self.bootstrap))?;
+        let metadata = self
+            .admin
+            .fetch_metadata(Some(topic), TIMEOUT)
+            .with_context(|| format!("cannot read the metadata of {topic}"))?;
+        let mut partitions = TopicPartitionList::new();
+        for meta in metadata.topics() {
+            for p in meta.partitions() {
+                partitions.add_partition(topic, p.id());
+            }
+        }
+        for group in list.groups() {
+            if found.iter().any(|g| g == group.name()) {
+                continue;
+            }
+            let reader: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", &self.bootstrap)
+                .set("group.id", group.name())
+                .set("enable.auto.commit", "false")
+                .create()
+                .context("cannot create a Kafka client")?;
+            let committed = reader.committed_offsets(partitions.clone(), TIMEOUT);
+            if committed.is_ok_and(|list| {
+                list.elements()
+                    .iter()
+                    .any(|e| matches!(e.offset(), rdkafka::Offset::Offset(o) if o >= 0))
+            }) {
+                found.push(group.name().to_string());
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
 }
 
 /// Describes `group` on the broker at `bootstrap`; `topics` adds topics whose committed

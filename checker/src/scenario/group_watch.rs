@@ -80,32 +80,66 @@ impl Run<'_> {
             return pending().await;
         };
         loop {
-            let found = {
-                let (reader, topic) = (reader.clone(), topic.to_string());
-                tokio::task::spawn_blocking(move || reader.groups_owning(&topic)).await
-            };
-            if let Ok(Ok(groups)) = found {
-                let strays: Vec<String> = groups
-                    .into_iter()
-                    .filter(|g| !expected.contains(&g.as_str()))
-                    .collect();
-                if !strays.is_empty() {
-                    return self
-                        .fail(format!(
-                            "a consumer joined group {} on this run's topic, not the group it was \
-                             given ({}): read from the broker (ListGroups, DescribeGroups)",
-                            strays.join(", "),
-                            expected.join(" or ")
-                        ))
-                        .detail(
-                            "Join the group the program is given (its argument, or \
-                             KAFKA_GROUP_ID through lab_contract::group_id), not one of your own \
-                             naming.",
-                        );
-                }
+            if let Some(failure) = self.stray(&reader, topic, expected, false).await {
+                return failure;
             }
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// `failure`, or, where the broker shows a group other than `expected` owning
+    /// partitions of `topic` or holding offsets of it, the failure that names it: the
+    /// reason behind the symptom.
+    pub async fn explain_stray(&self, failure: Failure, topic: &str, expected: &[&str]) -> Failure {
+        let Ok(reader) = GroupReader::new(self.broker.bootstrap()).map(Arc::new) else {
+            return failure;
+        };
+        self.stray(&reader, topic, expected, true)
+            .await
+            .unwrap_or(failure)
+    }
+
+    /// The failure naming the groups other than `expected` that own partitions of `topic`
+    /// now (or, if `committed`, have committed on it), if there are any.
+    async fn stray(
+        &self,
+        reader: &Arc<GroupReader>,
+        topic: &str,
+        expected: &[&str],
+        committed: bool,
+    ) -> Option<Failure> {
+        let found = {
+            let (reader, topic) = (reader.clone(), topic.to_string());
+            tokio::task::spawn_blocking(move || {
+                if committed {
+                    reader.groups_on(&topic)
+                } else {
+                    reader.groups_owning(&topic)
+                }
+            })
+            .await
+        };
+        let strays: Vec<String> = found
+            .ok()?
+            .ok()?
+            .into_iter()
+            .filter(|g| !expected.contains(&g.as_str()))
+            .collect();
+        if strays.is_empty() {
+            return None;
+        }
+        Some(
+            self.fail(format!(
+                "a consumer joined group {} on this run's topic, not the group it was given \
+                 ({}): read from the broker (ListGroups, DescribeGroups)",
+                strays.join(", "),
+                expected.join(" or ")
+            ))
+            .detail(
+                "Join the group the program is given (its argument, or KAFKA_GROUP_ID through \
+                 lab_contract::group_id), not one of your own naming.",
+            ),
+        )
     }
 
     /// Waits until the broker shows `group` Stable with partitions of `topic` assigned: the

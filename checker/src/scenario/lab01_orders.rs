@@ -45,17 +45,26 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
             .env(env::KAFKA_TOPIC, &topic)
             .env(env::KAFKA_GROUP_ID, &group),
     )?;
-    run.wait_reading(Reader {
+    let reading = run.wait_reading(Reader {
         id: consumer,
         group: &group,
         topic: &topic,
         patience: run.patience(lab01::TIMERS),
-    })
-    .await?;
+    });
+    // A consumer in a group of its own naming is named from the broker at once.
+    let expected = [group.as_str()];
+    tokio::select! {
+        read = reading => read?,
+        stray = run.strayed(&topic, &expected) => return Err(stray),
+    }
     let received = reports(run, consumer, "received")?;
     check_received(run, &received, &stored)?;
-    run.check_committed_to_end("the group", &group, &topic)
-        .await?;
+    if let Err(failure) = run
+        .check_committed_to_end("the group", &group, &topic)
+        .await
+    {
+        return Err(run.explain_stray(failure, &topic, &expected).await);
+    }
 
     run.step(3);
     check_order_per_key(run, &received)?;
