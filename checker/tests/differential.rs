@@ -33,19 +33,27 @@ const SETTLE: Duration = Duration::from_secs(30);
 /// observe `expected`. Each run gets its own topic and group names (`tag`).
 async fn on_both<T, F, P>(tag: &str, expected: T, probe: P)
 where
+    T: PartialEq + Debug + Clone,
+    P: Fn(Broker, String) -> F,
+    F: Future<Output = T>,
+{
+    on_each(tag, expected.clone(), expected, probe).await;
+}
+
+/// Runs `probe` on a fresh embedded broker and on Apache Kafka, and checks that each
+/// observes what it is said to: `embedded` and `apache_kafka`.
+async fn on_each<T, F, P>(tag: &str, embedded: T, apache_kafka: T, probe: P)
+where
     T: PartialEq + Debug,
     P: Fn(Broker, String) -> F,
     F: Future<Output = T>,
 {
-    let embedded = Broker::connect(&BrokerChoice::Embedded).await.unwrap();
-    let seen = probe(embedded, format!("{tag}-embedded")).await;
-    assert_eq!(
-        seen, expected,
-        "the embedded broker differs from Apache Kafka"
-    );
-    if let Some(kafka) = kafka::broker().await {
-        let seen = probe(kafka, kafka_tag(tag)).await;
-        assert_eq!(seen, expected, "Apache Kafka answered otherwise");
+    let broker = Broker::connect(&BrokerChoice::Embedded).await.unwrap();
+    let seen = probe(broker, format!("{tag}-embedded")).await;
+    assert_eq!(seen, embedded, "what the embedded broker showed");
+    if let Some(broker) = kafka::broker().await {
+        let seen = probe(broker, kafka_tag(tag)).await;
+        assert_eq!(seen, apache_kafka, "what Apache Kafka showed");
     }
 }
 
@@ -184,7 +192,7 @@ async fn a_commit_from_outside_a_group_with_members_is_refused() {
 }
 
 /// What DescribeGroups says of a group, without its member ids.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Clone)]
 struct Described {
     state: String,
     assignor: String,
@@ -498,7 +506,7 @@ fn owned<C: rdkafka::consumer::ConsumerContext>(consumer: &BaseConsumer<C>) -> V
 }
 
 /// What the consumer-protocol probe observes.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Clone)]
 struct Incremental {
     refused: Vec<(String, bool)>,
     first_alone_owns: usize,

@@ -308,7 +308,7 @@ mod tests {
             assert!(is_contract(name), "{name}");
         }
         assert!(is_contract(&format!("{}SASL_PASSWORD", env::KAFKA_PREFIX)));
-        for name in ["CARGO_PKG_NAME", "ORDERS", "SIGTERM", "TEST_GROUP"] {
+        for name in ["CARGO_PKG_NAME", "GITHUB_TOKEN", "SIGTERM", "TEST_GROUP"] {
             assert!(!is_contract(name), "{name}");
         }
     }

@@ -2,36 +2,17 @@
 //! checks both, so that the differences table in `book/src/brokers.md` reports a measured
 //! difference, not a guess from source. None of these decides a verdict.
 
-use std::fmt::Debug;
-use std::future::Future;
 use std::time::{Duration, Instant};
 
-use checker::broker::{client_config, Broker, BrokerChoice};
+use checker::broker::client_config;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::ClientConfig;
 
-use super::{kafka, kafka_tag, SETTLE};
+use super::{on_each, SETTLE};
 use crate::wire::{text, Connection};
-
-/// Runs `probe` on a fresh embedded broker and on Apache Kafka, and checks that each
-/// observes what it is said to.
-async fn on_each<T, F, P>(tag: &str, embedded: T, apache_kafka: T, probe: P)
-where
-    T: PartialEq + Debug,
-    P: Fn(Broker, String) -> F,
-    F: Future<Output = T>,
-{
-    let broker = Broker::connect(&BrokerChoice::Embedded).await.unwrap();
-    let seen = probe(broker, format!("{tag}-embedded")).await;
-    assert_eq!(seen, embedded, "the embedded broker");
-    if let Some(broker) = kafka::broker().await {
-        let seen = probe(broker, kafka_tag(tag)).await;
-        assert_eq!(seen, apache_kafka, "Apache Kafka");
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_topic_created_by_its_first_record_has_the_brokers_partition_count() {

@@ -306,7 +306,7 @@ async fn commits_during_a_rebalance_are_judged_by_state_and_generation() {
 }
 
 /// What a static member's restart shows.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Clone)]
 struct Restart {
     join: String,
     same_generation: bool,
@@ -411,7 +411,7 @@ async fn a_member_that_stops_heartbeating_is_expired_after_its_session_timeout()
 }
 
 /// A group as ListGroups and DescribeGroups show it, member ids left out.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Clone)]
 struct Listed {
     listed: Vec<(String, String, String, String)>,
     listed_stable: usize,
