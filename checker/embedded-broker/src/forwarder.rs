@@ -93,10 +93,11 @@ async fn connection(client: TcpStream, peer: SocketAddr, upstream: TcpStream, sh
                 });
                 continue;
             }
-            let decoded = match shared.coordinator.route(&frame) {
-                Route::Coordinator(decoded) => Some(decoded),
+            let (decoded, mock_offsets) = match shared.coordinator.route(&frame) {
+                Route::Coordinator(decoded) => (Some(decoded), None),
                 Route::Unreadable => return, // Kafka closes the connection
-                Route::Mock => None,
+                Route::Mock => (None, None),
+                Route::MockOffsets(decoded) => (None, Some(decoded)),
             };
             if let Some(decoded) = decoded {
                 let _ = slots.send(answer);
@@ -118,16 +119,16 @@ async fn connection(client: TcpStream, peer: SocketAddr, upstream: TcpStream, sh
                     frame = api_versions::downgrade_request(&header);
                 }
                 if !expects_no_answer(&header, &frame) {
-                    let kip848_fetch = kip848_offsets::downgrade(&frame, &header.client_id);
-                    let rewrite = match header.api_key {
-                        _ if kip848_fetch.is_some() => {
-                            let (asked_frame, asked) = kip848_fetch.expect("just checked");
+                    let kip848_fetch = mock_offsets
+                        .and_then(|decoded| kip848_offsets::downgrade(&decoded, &header.client_id));
+                    let rewrite = match (header.api_key, kip848_fetch) {
+                        (_, Some((asked_frame, asked))) => {
                             frame = asked_frame;
                             Rewrite::OffsetFetch(asked)
                         }
-                        API_VERSIONS => Rewrite::ApiVersions(header.api_version),
-                        METADATA => Rewrite::Metadata(header.api_version),
-                        LIST_OFFSETS => list_offsets::by_timestamp(&header, &mut frame)
+                        (API_VERSIONS, None) => Rewrite::ApiVersions(header.api_version),
+                        (METADATA, None) => Rewrite::Metadata(header.api_version),
+                        (LIST_OFFSETS, None) => list_offsets::by_timestamp(&header, &mut frame)
                             .map_or(Rewrite::None, Rewrite::ListOffsets),
                         _ => Rewrite::None,
                     };

@@ -12,7 +12,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
-use crate::group::codec::{self, Header, Request, Response};
+use crate::group::codec::{self, Decoded, Header, Request, Response};
 use crate::group::messages::FetchedOffset;
 
 /// The newest OffsetFetch the mock reads (`rdkafka_mock_handlers.c`).
@@ -25,14 +25,13 @@ pub struct Asked {
     group_id: String,
 }
 
-/// The v6 request frame to ask of the mock instead of `frame`, an OffsetFetch of one
+/// The v6 request frame to ask of the mock instead of `decoded`'s, an OffsetFetch of one
 /// group at v7 or later; `None` for any other request, which goes on unchanged.
-pub fn downgrade(frame: &[u8], client_id: &str) -> Option<(Vec<u8>, Asked)> {
-    let decoded = codec::decode(frame)?;
+pub fn downgrade(decoded: &Decoded, client_id: &str) -> Option<(Vec<u8>, Asked)> {
     if decoded.header.version <= MOCK_MAX {
         return None;
     }
-    let Request::Fetch(fetches) = decoded.request else {
+    let Request::Fetch(fetches) = &decoded.request else {
         return None;
     };
     let [fetch] = &fetches[..] else {
@@ -130,7 +129,8 @@ mod tests {
                 .with_topics(None)])
             .encode(&mut frame, 9)
             .unwrap();
-        let (asked_frame, asked) = downgrade(&frame, "client").unwrap();
+        let decoded = codec::decode(&frame).unwrap();
+        let (asked_frame, asked) = downgrade(&decoded, "client").unwrap();
         let mut bytes = Bytes::from(asked_frame);
         let header = RequestHeader::decode(&mut bytes, 2).unwrap();
         assert_eq!((header.request_api_version, header.correlation_id), (6, 11));

@@ -97,18 +97,22 @@ impl Coordinator {
         let Some(decoded) = codec::decode(frame) else {
             return Route::Unreadable;
         };
-        let kip848 = self
-            .consumer_protocol_groups
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
         match &decoded.request {
             // The mock keeps a KIP-848 group's offsets; several groups in one OffsetFetch
             // are answered here, each KIP-848 one with an error (see `handle`).
-            Request::Commit(_) | Request::Fetch(_) if matches!(decoded.request.group_ids()[..], [group] if kip848.contains(group)) => {
-                Route::Mock
+            Request::Commit(_) | Request::Fetch(_) if matches!(decoded.request.group_ids()[..], [group] if self.uses_consumer_protocol(group)) => {
+                Route::MockOffsets(Box::new(decoded))
             }
             _ => Route::Coordinator(Box::new(decoded)),
         }
+    }
+
+    /// Whether `group_id` uses the consumer protocol, whose groups the mock serves.
+    fn uses_consumer_protocol(&self, group_id: &str) -> bool {
+        self.consumer_protocol_groups
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(group_id)
     }
 
     /// A group as DescribeGroups shows it.
@@ -140,18 +144,13 @@ impl Coordinator {
             Request::Leave(request) => Response::Leave(self.lock().leave(request, now)),
             Request::Commit(request) => Response::Commit(self.lock().commit(request)),
             Request::Fetch(fetches) => {
-                let kip848 = self
-                    .consumer_protocol_groups
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .clone();
                 let groups = self.lock();
                 Response::Fetch(
                     fetches
                         .iter()
                         .map(|fetch| {
                             let id = fetch.group_id.clone();
-                            if kip848.contains(&id) {
+                            if self.uses_consumer_protocol(&id) {
                                 (id, error::UNSUPPORTED_VERSION, Vec::new())
                             } else {
                                 (id, 0, groups.fetch(fetch))
@@ -188,8 +187,11 @@ impl Coordinator {
 pub enum Route {
     /// The coordinator: a group API at a version it serves, read.
     Coordinator(Box<Decoded>),
-    /// The mock cluster: every other request, and a KIP-848 group's offsets.
+    /// The mock cluster: every other request.
     Mock,
+    /// The mock cluster too: a KIP-848 group's OffsetCommit or OffsetFetch, read (an
+    /// OffsetFetch may have to be asked of the mock at an older version).
+    MockOffsets(Box<Decoded>),
     /// Nobody: a group request that does not parse. Kafka closes the connection.
     Unreadable,
 }
