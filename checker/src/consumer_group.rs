@@ -144,21 +144,11 @@ impl GroupReader {
     /// The groups whose members own partitions of `topic` now (ListGroups, then
     /// DescribeGroups of each), by name.
     pub fn groups_owning(&self, topic: &str) -> Result<Vec<String>> {
-        let list = self
-            .admin
-            .fetch_group_list(None, TIMEOUT)
-            .map_err(|e| anyhow!("cannot list the groups at {}: {e}", self.bootstrap))?;
+        let list = self.group_list()?;
         let mut owning: Vec<String> = list
             .groups()
             .iter()
-            .filter(|group| {
-                group.members().iter().any(|member| {
-                    member
-                        .assignment()
-                        .and_then(|bytes| parse_assignment(bytes).ok())
-                        .is_some_and(|owned| owned.iter().any(|(t, _)| t == topic))
-                })
-            })
+            .filter(|group| owns(group, topic))
             .map(|group| group.name().to_string())
             .collect();
         owning.sort();
@@ -166,14 +156,10 @@ impl GroupReader {
     }
 
     /// The groups that own partitions of `topic` now or have committed offsets on it: also
-    /// a group whose member has already gone. One client per group without members: for a
+    /// a group whose member has already gone. One client per group that owns none: for a
     /// failure's explanation, not for polling.
     pub fn groups_on(&self, topic: &str) -> Result<Vec<String>> {
-        let mut found = self.groups_owning(topic)?;
-        let list = self
-            .admin
-            .fetch_group_list(None, TIMEOUT)
-            .map_err(|e| anyhow!("cannot list the groups at {}: {e}", self.bootstrap))?;
+        let list = self.group_list()?;
         let metadata = self
             .admin
             .fetch_metadata(Some(topic), TIMEOUT)
@@ -184,28 +170,48 @@ impl GroupReader {
                 partitions.add_partition(topic, p.id());
             }
         }
+        let mut found = Vec::new();
         for group in list.groups() {
-            if found.iter().any(|g| g == group.name()) {
-                continue;
-            }
-            let reader: BaseConsumer = ClientConfig::new()
-                .set("bootstrap.servers", &self.bootstrap)
-                .set("group.id", group.name())
-                .set("enable.auto.commit", "false")
-                .create()
-                .context("cannot create a Kafka client")?;
-            let committed = reader.committed_offsets(partitions.clone(), TIMEOUT);
-            if committed.is_ok_and(|list| {
-                list.elements()
-                    .iter()
-                    .any(|e| matches!(e.offset(), rdkafka::Offset::Offset(o) if o >= 0))
-            }) {
+            if owns(group, topic) || self.has_committed(group.name(), &partitions)? {
                 found.push(group.name().to_string());
             }
         }
         found.sort();
         Ok(found)
     }
+
+    /// Every group on the broker, with its members (ListGroups, then DescribeGroups).
+    fn group_list(&self) -> Result<rdkafka::groups::GroupList> {
+        self.admin
+            .fetch_group_list(None, TIMEOUT)
+            .map_err(|e| anyhow!("cannot list the groups at {}: {e}", self.bootstrap))
+    }
+
+    /// Whether `group` has committed an offset on any of `partitions`.
+    fn has_committed(&self, group: &str, partitions: &TopicPartitionList) -> Result<bool> {
+        let reader: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .context("cannot create a Kafka client")?;
+        let committed = reader.committed_offsets(partitions.clone(), TIMEOUT);
+        Ok(committed.is_ok_and(|list| {
+            list.elements()
+                .iter()
+                .any(|e| matches!(e.offset(), rdkafka::Offset::Offset(o) if o >= 0))
+        }))
+    }
+}
+
+/// Whether a member of `group` owns a partition of `topic`.
+fn owns(group: &GroupInfo, topic: &str) -> bool {
+    group.members().iter().any(|member| {
+        member
+            .assignment()
+            .and_then(|bytes| parse_assignment(bytes).ok())
+            .is_some_and(|owned| owned.iter().any(|(t, _)| t == topic))
+    })
 }
 
 /// Describes `group` on the broker at `bootstrap`; `topics` adds topics whose committed
