@@ -201,9 +201,8 @@ pub async fn run(args: Args, course: &Path, choice: &BrokerChoice) -> Result<Exi
     })
 }
 
-/// `checker grade merge`: the shards' summaries as one, in `format`. Exit code as a class
-/// run's: 0 when every lab of every student passed, 1 when not, 2 when a shard had a
-/// student the grader could not grade.
+/// `checker grade merge`: the shards' summaries as one, in `format`, with the exit code
+/// one class run would have had ([`class::Summary::exit_code`]).
 fn merge(reports: &[PathBuf], format: Format, output: Option<&Path>) -> Result<ExitCode> {
     let summary = shard::merge(reports)?;
     let info = InfoFile::load();
@@ -214,14 +213,7 @@ fn merge(reports: &[PathBuf], format: Format, output: Option<&Path>) -> Result<E
         _ => bail!("merged shards are reported as text, json or csv"),
     };
     write_output(output, &text)?;
-    let rows = &summary.students;
-    Ok(if rows.iter().any(|row| row.error.is_some()) {
-        ExitCode::from(2)
-    } else if rows.iter().all(|row| row.total == row.max_score) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(summary.exit_code())
 }
 
 /// Class mode's default parallelism, whatever the CPU count: a scenario spends its time

@@ -147,17 +147,23 @@ pub async fn run(
         _ => text_table(&summary, grader.info()),
     };
     write_output(output, &text)?;
-    let errors = summary.students.iter().any(|row| row.error.is_some());
-    let all_passed = reports
-        .iter()
-        .all(|report| report.as_ref().is_ok_and(Report::passed));
-    Ok(if errors {
-        ExitCode::from(2)
-    } else if all_passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(summary.exit_code())
+}
+
+impl Summary {
+    /// The class run's exit code: 2 when a submission could not be graded, 0 when every
+    /// lab of every student passed with the submission left unchanged, 1 otherwise.
+    pub fn exit_code(&self) -> ExitCode {
+        let passed =
+            |row: &Row| row.unchanged && row.labs.iter().all(|lab| lab.status == Status::Passed);
+        if self.students.iter().any(|row| row.error.is_some()) {
+            ExitCode::from(2)
+        } else if self.students.iter().all(passed) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Grades `students` on `broker`, at most `jobs` at once; results in the students' order.
