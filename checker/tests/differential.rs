@@ -6,6 +6,8 @@
 //! where Kafka is not installed (then the Kafka half is skipped, loudly, unless
 //! `REQUIRE_KAFKA=1`). `book/src/brokers.md` cites these probes in its differences table.
 
+#[path = "differential/deleted_records.rs"]
+mod deleted_records;
 #[path = "differential/differences.rs"]
 mod differences;
 mod kafka;

@@ -1,7 +1,8 @@
 //! The embedded broker's front door: a TCP server that passes each client connection
 //! through to the mock cluster, except for the requests answered here (the group APIs,
-//! CreateTopics and DeleteTopics) and completing the answers it cannot give (ListOffsets by
-//! timestamp), and keeps the answers in request order.
+//! CreateTopics, DeleteTopics and DeleteRecords) and completing the answers it cannot give
+//! (ListOffsets by timestamp, and ListOffsets and Fetch where DeleteRecords moved a log
+//! start), and keeps the answers in request order.
 //!
 //! Kafka answers the requests of one connection in the order they were sent, and clients
 //! rely on it (aiokafka checks each answer's correlation id against the oldest request).
@@ -23,6 +24,7 @@ use crate::group::messages::Client;
 use crate::group::{Coordinator, Route};
 use crate::kip848_offsets;
 use crate::list_offsets::{self, ByTimestamp, LIST_OFFSETS};
+use crate::log_start::{self, Fetched, DELETE_RECORDS};
 use crate::topic_admin::{self, Topics, CREATE_TOPICS, DELETE_TOPICS};
 use crate::wire::{read_frame, write_frame, Reader, RequestHeader};
 
@@ -61,6 +63,7 @@ enum Rewrite {
     Metadata(i16),
     ListOffsets(ByTimestamp),
     OffsetFetch(kip848_offsets::Asked),
+    Fetch(Fetched),
 }
 
 /// Serves one client connection until either side closes it.
@@ -73,6 +76,7 @@ async fn connection(client: TcpStream, peer: SocketAddr, upstream: TcpStream, sh
     let upstream_slots: Mutex<VecDeque<(oneshot::Sender<Vec<u8>>, Rewrite)>> =
         Mutex::new(VecDeque::new());
     let host = format!("/{}", peer.ip());
+    let log_starts = &shared.topics.log_starts;
 
     let requests = async {
         while let Ok(Some(mut frame)) = read_frame(&mut client_in).await {
@@ -88,6 +92,23 @@ async fn connection(client: TcpStream, peer: SocketAddr, upstream: TcpStream, sh
                 let body = body.to_vec();
                 tokio::task::spawn_blocking(move || {
                     if let Some(response) = topic_admin::answer(&header, &body, &shared.topics) {
+                        let _ = slot.send(response);
+                    }
+                });
+                continue;
+            }
+            if header.api_key == DELETE_RECORDS {
+                let _ = slots.send(answer);
+                let shared = shared.clone();
+                let frame = frame.clone();
+                tokio::spawn(async move {
+                    let answer = log_start::delete_records(
+                        &header,
+                        &frame,
+                        shared.upstream,
+                        &shared.topics.log_starts,
+                    );
+                    if let Some(response) = answer.await {
                         let _ = slot.send(response);
                     }
                 });
@@ -128,8 +149,14 @@ async fn connection(client: TcpStream, peer: SocketAddr, upstream: TcpStream, sh
                         }
                         (API_VERSIONS, None) => Rewrite::ApiVersions(header.api_version),
                         (METADATA, None) => Rewrite::Metadata(header.api_version),
-                        (LIST_OFFSETS, None) => list_offsets::by_timestamp(&header, &mut frame)
-                            .map_or(Rewrite::None, Rewrite::ListOffsets),
+                        (LIST_OFFSETS, None) => {
+                            list_offsets::by_timestamp(&header, &mut frame, log_starts)
+                                .map_or(Rewrite::None, Rewrite::ListOffsets)
+                        }
+                        (fetch_wait::FETCH, None) => {
+                            log_start::fetched(&header, &frame, log_starts)
+                                .map_or(Rewrite::None, Rewrite::Fetch)
+                        }
                         _ => Rewrite::None,
                     };
                     upstream_slots
@@ -158,13 +185,23 @@ async fn connection(client: TcpStream, peer: SocketAddr, upstream: TcpStream, sh
                     let ranges: Vec<(i16, i16, i16)> = GROUP_APIS
                         .iter()
                         .chain(topic_admin::SUPPORTED.iter())
-                        .chain([list_offsets::SUPPORTED, api_versions::SUPPORTED].iter())
+                        .chain(
+                            [
+                                list_offsets::SUPPORTED,
+                                api_versions::SUPPORTED,
+                                log_start::SUPPORTED,
+                            ]
+                            .iter(),
+                        )
                         .copied()
                         .collect();
                     frame = api_versions::answer(frame, version, &ranges);
                 }
                 Rewrite::Metadata(version) => topic_admin::name_controller(&mut frame, version),
                 Rewrite::OffsetFetch(asked) => frame = kip848_offsets::upgrade(frame, &asked),
+                Rewrite::Fetch(fetched) => {
+                    frame = log_start::fetch_answer(frame, &fetched, log_starts)
+                }
                 Rewrite::ListOffsets(query) => {
                     // The search reads the mock on a connection of its own; the answers
                     // behind this one are not held up, and the writer keeps their order.

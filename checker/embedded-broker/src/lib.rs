@@ -20,6 +20,7 @@ mod forwarder;
 pub mod group;
 mod kip848_offsets;
 mod list_offsets;
+mod log_start;
 mod mock_cluster;
 pub mod stand_in;
 mod topic_admin;
@@ -121,6 +122,7 @@ impl EmbeddedBroker {
             topics: topic_admin::Topics {
                 mock: mock.clone(),
                 created: Mutex::new(Default::default()),
+                log_starts: Default::default(),
             },
         });
         let timers = coordinator.clone();

@@ -13,6 +13,10 @@
 //! at or after the one asked for, with that timestamp and its batch's leader epoch; offset
 //! and timestamp −1 when there is none.
 //!
+//! Where DeleteRecords has moved a partition's log start (`log_start`), the earliest
+//! offset is the log start, and a search by time starts there, as on Kafka
+//! (`UnifiedLog.fetchOffsetByTimestamp`).
+//!
 //! Versions 1 to 5 are served ([`SUPPORTED`] caps the range in ApiVersions), so requests and
 //! answers have fixed-size fields that can be changed in place. Version 0, which asks for
 //! offsets before a time, passes through unchanged.
@@ -22,6 +26,7 @@ use std::net::SocketAddr;
 use tokio::net::TcpStream;
 
 use crate::fetch_wait::FETCH;
+use crate::log_start::LogStarts;
 use crate::wire::{read_frame, write_frame, Reader, RequestHeader, Writer};
 
 /// The ListOffsets API key.
@@ -39,19 +44,22 @@ const UNKNOWN: i64 = -1;
 /// The most a scan asks for in one Fetch.
 const FETCH_MAX_BYTES: i32 = 4 << 20;
 
-/// The partitions a ListOffsets request asks about by timestamp.
+/// The partitions of a ListOffsets request whose answer the mock cannot give: those asked
+/// about by timestamp, and those asked for the earliest offset whose log start has moved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ByTimestamp {
     version: i16,
     asked: Vec<Asked>,
 }
 
-/// One partition asked about by timestamp.
+/// One partition asked about by timestamp (or for the earliest offset, [`EARLIEST`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Asked {
     topic: String,
     partition: i32,
     timestamp: i64,
+    /// Its log start as DeleteRecords left it; 0 where it has not moved.
+    log_start: i64,
 }
 
 /// A partition asked by timestamp, as the mock answered it.
@@ -65,8 +73,13 @@ struct Start<'q> {
 
 /// If the ListOffsets request `frame` asks about any partition by timestamp, changes those
 /// timestamps to [`EARLIEST`], so that the mock answers where to start reading, and returns
-/// what was asked.
-pub fn by_timestamp(header: &RequestHeader, frame: &mut [u8]) -> Option<ByTimestamp> {
+/// what was asked, with the partitions asked for the earliest offset whose log start has
+/// moved.
+pub fn by_timestamp(
+    header: &RequestHeader,
+    frame: &mut [u8],
+    starts: &LogStarts,
+) -> Option<ByTimestamp> {
     if header.api_key != LIST_OFFSETS || !(1..=5).contains(&header.api_version) {
         return None;
     }
@@ -88,11 +101,13 @@ pub fn by_timestamp(header: &RequestHeader, frame: &mut [u8]) -> Option<ByTimest
             }
             let at = reader.position;
             let timestamp = reader.i64()?;
-            if timestamp >= 0 {
+            let log_start = starts.start(&topic, partition);
+            if timestamp >= 0 || (timestamp == EARLIEST && log_start.is_some()) {
                 asked.push(Asked {
                     topic: topic.clone(),
                     partition,
                     timestamp,
+                    log_start: log_start.unwrap_or(0),
                 });
                 fields.push(at);
             }
@@ -116,6 +131,11 @@ pub async fn answer(mut frame: Vec<u8>, query: &ByTimestamp, upstream: SocketAdd
     };
     let mut mock = None;
     for Start { asked, offset, at } in found {
+        let offset = offset.max(asked.log_start);
+        if asked.timestamp == EARLIEST {
+            frame[at + 8..at + 16].copy_from_slice(&offset.to_be_bytes());
+            continue;
+        }
         if mock.is_none() {
             mock = TcpStream::connect(upstream).await.ok();
         }
@@ -451,21 +471,29 @@ mod tests {
         for version in 1..=5 {
             let mut frame = request(version, &[(0, -1), (1, 1234)]);
             let header = RequestHeader::parse(&frame).unwrap();
-            let query = by_timestamp(&header, &mut frame).expect("asked by timestamp");
+            let query =
+                by_timestamp(&header, &mut frame, &LogStarts::default()).expect("by timestamp");
             let asked = Asked {
                 topic: "t".to_string(),
                 partition: 1,
                 timestamp: 1234,
+                log_start: 0,
             };
             assert_eq!(query.asked, vec![asked]);
             assert_eq!(frame, request(version, &[(0, -1), (1, EARLIEST)]));
 
             let mut frame = request(version, &[(0, -1), (1, -2)]);
             let header = RequestHeader::parse(&frame).unwrap();
-            assert_eq!(by_timestamp(&header, &mut frame), None);
+            assert_eq!(
+                by_timestamp(&header, &mut frame, &LogStarts::default()),
+                None
+            );
         }
         let mut frame = request(0, &[(0, 1234)]);
         let header = RequestHeader::parse(&frame).unwrap();
-        assert_eq!(by_timestamp(&header, &mut frame), None);
+        assert_eq!(
+            by_timestamp(&header, &mut frame, &LogStarts::default()),
+            None
+        );
     }
 }

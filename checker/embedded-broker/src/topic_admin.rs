@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+use crate::log_start::LogStarts;
 use crate::mock_cluster::MockCluster;
 use crate::wire::{Reader, RequestHeader, Writer};
 
@@ -30,6 +31,8 @@ pub struct Topics {
     pub mock: Arc<MockCluster>,
     /// Topics created through CreateTopics and not deleted since.
     pub created: Mutex<HashSet<String>>,
+    /// The log starts DeleteRecords has moved.
+    pub log_starts: LogStarts,
 }
 
 /// Answers a CreateTopics or DeleteTopics request; `None` for one it cannot read.
@@ -78,6 +81,7 @@ pub fn answer(header: &RequestHeader, body: &[u8], topics: &Topics) -> Option<Ve
             } else {
                 let code = topics.mock.create_topic_code(&name, partitions);
                 if code == 0 {
+                    topics.log_starts.forget(&name);
                     topics
                         .created
                         .lock()
@@ -109,6 +113,7 @@ pub fn answer(header: &RequestHeader, body: &[u8], topics: &Topics) -> Option<Ve
             let known = topics.created.lock().expect("poisoned").remove(&name);
             let code = if known {
                 topics.mock.hide_topic(&name);
+                topics.log_starts.forget(&name);
                 0
             } else {
                 UNKNOWN_TOPIC_OR_PARTITION

@@ -3,9 +3,12 @@
 //! The checker never trusts a lab's stdout alone: it compares what the lab printed with what
 //! the broker stored.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -56,6 +59,48 @@ impl Broker {
     /// where each one landed.
     pub async fn produce(&self, topic: &str, records: &[Outgoing]) -> Result<Vec<Stored>> {
         produce(self.bootstrap(), topic, records).await
+    }
+
+    /// Deletes the records of `topic` before each (partition, offset) of `before`, as
+    /// retention or `kafka-delete-records` would (DeleteRecords; offset −1: all of the
+    /// partition's records), and returns each partition's log start offset after it.
+    pub async fn delete_records(
+        &self,
+        topic: &str,
+        before: &[(i32, i64)],
+    ) -> Result<BTreeMap<i32, i64>> {
+        let admin: AdminClient<DefaultClientContext> = client_config(self.bootstrap())
+            .create()
+            .context("admin client")?;
+        let mut list = TopicPartitionList::new();
+        for (partition, offset) in before {
+            let offset = match offset {
+                -1 => Offset::End,
+                offset => Offset::Offset(*offset),
+            };
+            list.add_partition_offset(topic, *partition, offset)?;
+        }
+        let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+        let deleted = admin
+            .delete_records(&list, &options)
+            .await
+            .with_context(|| format!("cannot delete records of {topic}"))?;
+        deleted
+            .elements()
+            .iter()
+            .map(|e| {
+                if let Err(error) = e.error() {
+                    bail!(
+                        "cannot delete records of {topic}/{}: {error}",
+                        e.partition()
+                    );
+                }
+                match e.offset() {
+                    Offset::Offset(start) => Ok((e.partition(), start)),
+                    other => bail!("DeleteRecords gave {other:?} for {topic}/{}", e.partition()),
+                }
+            })
+            .collect()
     }
 
     /// Every record in `topic`, in (partition, offset) order.
