@@ -611,6 +611,7 @@ bad_submissions! {
     bad_lab11_refuses_without_asking => "refuses-without-asking",
     bad_lab12_resets_active_group => "resets-active-group",
     bad_lab12_time_falls_back_to_earliest => "time-falls-back-to-earliest",
+    bad_lab12_earliest_is_offset_zero => "earliest-is-offset-zero",
 }
 
 /// The variable that turns a kernel without Landlock (files and ports) into a failure.

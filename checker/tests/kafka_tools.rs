@@ -555,3 +555,78 @@ async fn kafka_consumer_groups_describes_the_members_of_a_live_group() {
     assert!(rows(&listed, group).is_empty(), "{listed}");
     drop(member);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_delete_records_moves_the_log_start_that_kafkas_tools_then_read() {
+    let Some(libs) = libs() else {
+        return;
+    };
+    let (topic, group) = ("tools-retained", "tools-retained-billing");
+    let broker = broker_with_records(topic).await;
+    let bootstrap = broker.bootstrap().to_string();
+    let plan = std::env::temp_dir().join(format!("delete-records-{}.json", std::process::id()));
+    std::fs::write(
+        &plan,
+        format!(r#"{{"version":1,"partitions":[{{"topic":"{topic}","partition":0,"offset":2}}]}}"#),
+    )
+    .unwrap();
+    let deleted = tool(
+        &libs,
+        "org.apache.kafka.tools.DeleteRecordsCommand",
+        &[
+            "--bootstrap-server",
+            &bootstrap,
+            "--offset-json-file",
+            plan.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    let _ = std::fs::remove_file(&plan);
+    let printed = String::from_utf8_lossy(&deleted.stdout).to_string();
+    assert!(deleted.status.success(), "kafka-delete-records: {printed}");
+    assert!(
+        printed.contains(&format!("partition: {topic}-0\tlow_watermark: 2")),
+        "{printed}"
+    );
+
+    // kafka-get-offsets reads the earliest offsets (ListOffsets −2) ...
+    let earliest = tool(
+        &libs,
+        "org.apache.kafka.tools.GetOffsetShell",
+        &[
+            "--bootstrap-server",
+            &bootstrap,
+            "--topic",
+            topic,
+            "--time",
+            "-2",
+        ],
+    )
+    .output()
+    .unwrap();
+    let earliest = String::from_utf8_lossy(&earliest.stdout).to_string();
+    let mut lines: Vec<&str> = earliest.lines().collect();
+    lines.sort();
+    let expected = [0, 1, 2].map(|p| format!("{topic}:{p}:{}", [2, 0, 0][p]));
+    assert_eq!(lines, expected, "{earliest}");
+
+    // ... and kafka-consumer-groups plans a reset to them.
+    let planned = consumer_groups(
+        &libs,
+        &bootstrap,
+        &[
+            "--group",
+            group,
+            "--topic",
+            topic,
+            "--reset-offsets",
+            "--to-earliest",
+            "--dry-run",
+        ],
+    );
+    let planned: Vec<(&str, &str)> = rows(&planned, group).iter().map(|r| (r[2], r[3])).collect();
+    for expected in [("0", "2"), ("1", "0"), ("2", "0")] {
+        assert!(planned.contains(&expected), "{planned:?}");
+    }
+}
