@@ -16,6 +16,7 @@ pub mod records;
 pub mod serve;
 mod teardown;
 mod watchdog;
+pub mod wire;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -103,6 +103,44 @@ impl Broker {
             .collect()
     }
 
+    /// The topics other than `topic` (and Kafka's internal ones) that hold `record` at its
+    /// partition and offset, with its key and payload: where a program that reported
+    /// writing it to `topic` really wrote it. Looks at 200 topics at most.
+    pub async fn topics_holding(&self, topic: &str, record: &Stored) -> Result<Vec<String>> {
+        let bootstrap = self.bootstrap().to_string();
+        let (topic, record) = (topic.to_string(), record.clone());
+        tokio::task::spawn_blocking(move || {
+            let timeout = Duration::from_secs(5);
+            let consumer: BaseConsumer = client_config(&bootstrap)
+                .set("group.id", "checker-inspection")
+                .set("enable.auto.commit", "false")
+                .create()?;
+            let metadata = consumer.fetch_metadata(None, timeout)?;
+            let mut found = Vec::new();
+            for other in metadata.topics().iter().take(200) {
+                let name = other.name();
+                let has_partition = other
+                    .partitions()
+                    .iter()
+                    .any(|p| p.id() == record.partition);
+                if name == topic || name.starts_with("__") || !has_partition {
+                    continue;
+                }
+                let (low, high) = consumer.fetch_watermarks(name, record.partition, timeout)?;
+                if !(low..high).contains(&record.offset) {
+                    continue;
+                }
+                if record_at(&consumer, name, record.partition, record.offset)?.as_ref()
+                    == Some(&record)
+                {
+                    found.push(name.to_string());
+                }
+            }
+            Ok(found)
+        })
+        .await?
+    }
+
     /// Every record in `topic`, in (partition, offset) order.
     pub async fn records(&self, topic: &str) -> Result<Vec<Stored>> {
         let bootstrap = self.bootstrap().to_string();
@@ -193,6 +231,35 @@ fn read_all(bootstrap: &str, topic: &str) -> Result<Vec<Stored>> {
     }
     records.sort();
     Ok(records)
+}
+
+/// The record of `topic` at `partition` and `offset`, read by `consumer` (which it
+/// reassigns), or `None` when none comes within a few seconds.
+fn record_at(
+    consumer: &BaseConsumer,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+) -> Result<Option<Stored>> {
+    let mut assignment = TopicPartitionList::new();
+    assignment.add_partition_offset(topic, partition, Offset::Offset(offset))?;
+    consumer.assign(&assignment)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while std::time::Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(message)) if message.topic() == topic => {
+                return Ok(Some(Stored {
+                    partition: message.partition(),
+                    offset: message.offset(),
+                    key: text(message.key()),
+                    payload: text(message.payload()),
+                }))
+            }
+            Some(Err(e)) => return Err(anyhow!("reading {topic}/{partition} at {offset}: {e}")),
+            _ => {}
+        }
+    }
+    Ok(None)
 }
 
 fn text(bytes: Option<&[u8]>) -> String {

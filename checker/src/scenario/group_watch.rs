@@ -75,6 +75,9 @@ impl Run<'_> {
     /// partitions of `topic` (this run's own): programs that joined a group of their own
     /// naming, named from the broker at once instead of after a wait runs out. Never
     /// resolves otherwise: it is raced against the wait it shortens.
+    ///
+    /// Likewise when a group of `expected` is Stable with its partitions all on another
+    /// topic: programs that subscribed to a topic of their own naming.
     pub async fn strayed(&self, topic: &str, expected: &[&str]) -> Failure {
         let Ok(reader) = GroupReader::new(self.broker.bootstrap()).map(Arc::new) else {
             return pending().await;
@@ -83,8 +86,45 @@ impl Run<'_> {
             if let Some(failure) = self.stray(&reader, topic, expected, false).await {
                 return failure;
             }
+            for group in expected {
+                if let Some(failure) = self.off_topic(&reader, group, topic).await {
+                    return failure;
+                }
+            }
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// The failure naming the topics `group`'s members own, when the group is Stable and
+    /// owns partitions, none of them `topic`'s.
+    async fn off_topic(
+        &self,
+        reader: &Arc<GroupReader>,
+        group: &str,
+        topic: &str,
+    ) -> Option<Failure> {
+        let membership = reader.read(group).await.ok()?;
+        let owned: BTreeSet<&str> = membership
+            .members
+            .iter()
+            .flat_map(|m| &m.owned)
+            .map(|(t, _)| t.as_str())
+            .collect();
+        if membership.state != "Stable" || owned.is_empty() || owned.contains(topic) {
+            return None;
+        }
+        let topics: Vec<&str> = owned.into_iter().collect();
+        Some(
+            self.fail(format!(
+                "group {group}'s consumers were assigned topic {}, not this run's topic {topic}: \
+                 read from the broker (DescribeGroups)",
+                topics.join(", ")
+            ))
+            .detail(
+                "Subscribe to the topic the program is given (KAFKA_TOPIC, through \
+                 lab_contract::topic), not to one of your own naming.",
+            ),
+        )
     }
 
     /// `failure`, or, where the broker shows a group other than `expected` owning

@@ -33,7 +33,9 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     run.wait_success(producer, EVENT_TIMEOUT).await?;
     let sent = reports(run, producer, "sent")?;
     let stored = run.records(&topic).await?;
-    check_topic(run, &stored)?;
+    if let Err(failure) = check_topic(run, &stored) {
+        return Err(run.explain_wrong_topic(failure, &topic, &sent).await);
+    }
     check_sent(run, &sent, &stored)?;
     run.transcript
         .section("producer", run.process(producer).lines());

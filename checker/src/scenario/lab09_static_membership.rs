@@ -41,6 +41,7 @@ pub async fn play(run: &mut Run<'_>) -> Result<(), Failure> {
     let a = start(run, FIRST, FIRST)?;
     let b = start(run, SECOND, SECOND)?;
     wait_split(run, a, b, patience.formation(2)).await?;
+    check_instance_ids(run, &group).await?;
     let mut views = produce(run, &topic, 1).await?;
     run.wait_received(&[a, b], &views).await?;
     let before = run.owned(a);
@@ -115,6 +116,39 @@ async fn wait_split(
          consumer's context.",
     )
     .await
+}
+
+/// The group's members joined with the instance ids they were given, as the coordinator
+/// holds them (DescribeGroups): a member without one is dynamic, and one with an id of its
+/// own making is a new instance at every start; either way a restart is a rebalance.
+async fn check_instance_ids(run: &Run<'_>, group: &str) -> Result<(), Failure> {
+    let members = crate::broker::wire::instance_ids(run.broker.bootstrap(), group)
+        .await
+        .map_err(|e| {
+            run.fail(format!(
+                "the checker could not describe group {group}: {e:#}"
+            ))
+        })?;
+    let mut held: Vec<String> = members
+        .iter()
+        .map(|(_, id)| id.clone().unwrap_or_else(|| "none".to_string()))
+        .collect();
+    held.sort();
+    if held != [FIRST, SECOND] {
+        return Err(run
+            .fail(format!(
+                "the group's members joined with group.instance.id {}, not {FIRST} and {SECOND} \
+                 as given: read from the broker (DescribeGroups)",
+                held.join(" and ")
+            ))
+            .detail(
+                "Set group.instance.id to the INSTANCE_ID each process is given (`main` reads \
+                 it into `instance`), the same at every start. Without it (`none`) a member is \
+                 dynamic; with an id made anew at each start it is a new instance; either way \
+                 a restart costs a rebalance.",
+            ));
+    }
+    Ok(())
 }
 
 /// `id`, an instance that took over `instance-a`'s place, owns what `instance-a` had.

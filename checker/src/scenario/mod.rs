@@ -23,6 +23,7 @@ pub mod patience;
 mod readback;
 pub mod reading;
 mod split;
+mod stray_topic;
 mod timeline;
 
 use std::collections::hash_map::RandomState;

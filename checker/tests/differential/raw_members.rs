@@ -447,13 +447,13 @@ async fn list_and_describe_groups_answer_field_by_field() {
         members: vec![
             (
                 true,
-                "wire-probe".into(),
+                checker::broker::wire::CLIENT_ID.into(),
                 "/127.0.0.1".into(),
                 assignment(tag, &[0]).to_vec(),
             ),
             (
                 true,
-                "wire-probe".into(),
+                checker::broker::wire::CLIENT_ID.into(),
                 "/127.0.0.1".into(),
                 assignment(tag, &[1]).to_vec(),
             ),
