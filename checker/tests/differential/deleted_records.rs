@@ -8,13 +8,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use checker::broker::records::Outgoing;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use super::{member, on_both, SETTLE};
-use crate::wire::{text, Connection};
+use crate::wire::{fetch_partition_0, Connection};
 
 /// What a client sees of a topic after DeleteRecords.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,18 +77,7 @@ async fn delete_records_moves_the_log_start_for_every_client() {
         };
 
         let mut connection = Connection::open(broker.bootstrap()).await;
-        let fetch = |offset: i64| {
-            FetchRequest::default()
-                .with_replica_id(BrokerId(-1))
-                .with_max_bytes(1 << 20)
-                .with_session_epoch(-1)
-                .with_topics(vec![FetchTopic::default()
-                    .with_topic(TopicName(text(&tag)))
-                    .with_partitions(vec![FetchPartition::default()
-                        .with_partition(0)
-                        .with_fetch_offset(offset)
-                        .with_partition_max_bytes(1 << 20)])])
-        };
+        let fetch = |offset: i64| fetch_partition_0(&tag, offset);
         // v12: topics by name; librdkafka's consumer below fetches by topic id.
         let below = connection.send(&fetch(1), 12).await;
         let at_start = connection.send(&fetch(3), 12).await;

@@ -5,14 +5,12 @@
 use std::time::{Duration, Instant};
 
 use checker::broker::client_config;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::ClientConfig;
 
 use super::{on_each, SETTLE};
-use crate::wire::{text, Connection};
+use crate::wire::{fetch_partition_0, Connection};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_topic_created_by_its_first_record_has_the_brokers_partition_count() {
@@ -59,18 +57,9 @@ async fn a_fetch_with_nothing_to_return_is_held_by_kafka_and_not_by_the_embedded
         |broker, tag| async move {
             broker.create_topic(&tag, 1).await.unwrap();
             let mut connection = Connection::open(broker.bootstrap()).await;
-            let request = FetchRequest::default()
-                .with_replica_id(BrokerId(-1))
+            let request = fetch_partition_0(&tag, 0)
                 .with_max_wait_ms(500)
-                .with_min_bytes(1)
-                .with_max_bytes(1 << 20)
-                .with_session_epoch(-1)
-                .with_topics(vec![FetchTopic::default()
-                    .with_topic(TopicName(text(&tag)))
-                    .with_partitions(vec![FetchPartition::default()
-                        .with_partition(0)
-                        .with_fetch_offset(0)
-                        .with_partition_max_bytes(1 << 20)])]);
+                .with_min_bytes(1);
             // v12: topics by name, a version both read.
             let sent = Instant::now();
             let answer = connection.send(&request, 12).await;

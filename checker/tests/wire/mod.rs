@@ -7,6 +7,8 @@
 // Each test binary that includes this module uses a part of it.
 #![allow(dead_code)]
 
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
 use kafka_protocol::protocol::{Request, StrBytes};
 
 /// One connection to a broker; requests are sent one at a time.
@@ -34,4 +36,19 @@ impl Connection {
 /// A `StrBytes` from a `&str`.
 pub fn text(value: &str) -> StrBytes {
     StrBytes::from_string(value.to_string())
+}
+
+/// A consumer's Fetch of partition 0 of `topic` from `offset`, naming the topic (as up to
+/// v12), answered at once (no wait, no minimum).
+pub fn fetch_partition_0(topic: &str, offset: i64) -> FetchRequest {
+    FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_bytes(1 << 20)
+        .with_session_epoch(-1)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(text(topic)))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(offset)
+                .with_partition_max_bytes(1 << 20)])])
 }
