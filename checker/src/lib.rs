@@ -25,4 +25,5 @@ pub mod transcript;
 pub mod verdict;
 pub mod verify;
 pub mod verify_all;
+pub mod view;
 pub mod watch;

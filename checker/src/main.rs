@@ -88,6 +88,16 @@ enum Command {
         #[arg(long)]
         topic: Vec<String>,
     },
+    /// Serve a live view of a broker's groups and topics on 127.0.0.1 (members, partitions,
+    /// lag, and each group's timeline), for any broker. Read-only.
+    View {
+        /// The broker (default: $KAFKA_BOOTSTRAP_SERVERS, else localhost:9092, as the labs).
+        #[arg(long, value_name = "HOST:PORT")]
+        bootstrap: Option<String>,
+        /// The port the page is served on (default: a free one).
+        #[arg(long, default_value_t = 0)]
+        view_port: u16,
+    },
     /// Write messages to a topic, one after another, and print where each landed: for
     /// running labs by hand (`sent <message> partition=<p> offset=<o>`).
     Produce {
@@ -125,6 +135,9 @@ enum BrokerCommand {
         /// The port the local broker listens on (default: 9092 if it is free, else any).
         #[arg(long)]
         port: Option<u16>,
+        /// The port of the group view the broker serves while it runs (default: a free one).
+        #[arg(long, default_value_t = 0)]
+        view_port: u16,
     },
     /// Remove the course's Kafka containers.
     Down,
@@ -182,6 +195,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             })
             .await??;
             print!("{}", checker::consumer_group::render(&report));
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::View {
+            bootstrap,
+            view_port,
+        }) => {
+            let bootstrap = bootstrap
+                .clone()
+                .unwrap_or_else(lab_contract::bootstrap_servers);
+            checker::view::run(&bootstrap, *view_port).await?;
             return Ok(ExitCode::SUCCESS);
         }
         Some(Command::Produce {
@@ -285,12 +308,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             list::print(&info, &state);
             Ok(code)
         }
-        Some(Command::Broker(BrokerCommand::Up { port })) => {
-            broker_up(&select()?.choice, port).await
+        Some(Command::Broker(BrokerCommand::Up { port, view_port })) => {
+            broker_up(&select()?.choice, port, view_port).await
         }
         Some(
             Command::Broker(BrokerCommand::Down | BrokerCommand::Serve { .. })
             | Command::Group { .. }
+            | Command::View { .. }
             | Command::Produce { .. },
         ) => {
             unreachable!("handled above")
@@ -363,7 +387,7 @@ async fn verify_one(
     })
 }
 
-async fn broker_up(choice: &BrokerChoice, port: Option<u16>) -> Result<ExitCode> {
+async fn broker_up(choice: &BrokerChoice, port: Option<u16>, view_port: u16) -> Result<ExitCode> {
     if port.is_some() && !matches!(choice, BrokerChoice::Local { .. }) {
         anyhow::bail!("--port is for the local broker: add --broker local");
     }
@@ -392,6 +416,10 @@ async fn broker_up(choice: &BrokerChoice, port: Option<u16>) -> Result<ExitCode>
             broker.bootstrap()
         );
         println!("It runs in the background until `cargo checker broker down`.");
+        println!(
+            "To watch its groups live: cargo checker view --bootstrap {}",
+            broker.bootstrap()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let broker = match choice {
@@ -413,6 +441,8 @@ async fn broker_up(choice: &BrokerChoice, port: Option<u16>) -> Result<ExitCode>
     for topic in lab_contract::TOPICS {
         broker.ensure_topic(topic.name, topic.partitions).await?;
     }
+    let view =
+        checker::view::ViewServer::start(broker.bootstrap(), &broker.describe(), view_port).await?;
     println!("The {} is up, with the course's topics:", broker.describe());
     if let Broker::Local(local) = &broker {
         println!("Its log: {}", local.kafka().log().display());
@@ -425,8 +455,13 @@ async fn broker_up(choice: &BrokerChoice, port: Option<u16>) -> Result<ExitCode>
         lab_contract::env::KAFKA_BOOTSTRAP_SERVERS,
         broker.bootstrap()
     );
+    println!(
+        "Watch its groups live (members, partitions, lag, every rebalance): {}",
+        view.url()
+    );
     println!("Press Ctrl-C to stop it.");
     tokio::signal::ctrl_c().await?;
+    drop(view);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -602,3 +602,29 @@ async fn the_consumer_protocol_never_revokes_what_a_member_keeps() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flexible_metadata_answers_end_where_kafka_ends_them() {
+    // The raw client refuses an answer with bytes after it; the mock added one to every
+    // flexible Metadata answer (embedded-broker `topic_admin::reencode_flexible_metadata`).
+    on_both(
+        "metadata-end",
+        vec![(9, 1), (12, 1)],
+        |broker, tag| async move {
+            broker.create_topic(&tag, 1).await.unwrap();
+            let mut found = Vec::new();
+            for version in [9, 12] {
+                let mut connection = wire::Connection::open(broker.bootstrap()).await;
+                let request =
+                    kafka_protocol::messages::MetadataRequest::default().with_topics(Some(vec![
+                        kafka_protocol::messages::metadata_request::MetadataRequestTopic::default()
+                            .with_name(Some(kafka_protocol::messages::TopicName(wire::text(&tag)))),
+                    ]));
+                let answer = connection.send(&request, version).await;
+                found.push((version, answer.topics.len()));
+            }
+            found
+        },
+    )
+    .await;
+}

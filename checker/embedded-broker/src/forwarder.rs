@@ -197,7 +197,10 @@ async fn connection(client: TcpStream, peer: SocketAddr, upstream: TcpStream, sh
                         .collect();
                     frame = api_versions::answer(frame, version, &ranges);
                 }
-                Rewrite::Metadata(version) => topic_admin::name_controller(&mut frame, version),
+                Rewrite::Metadata(version) => {
+                    topic_admin::name_controller(&mut frame, version);
+                    frame = topic_admin::reencode_flexible_metadata(frame, version);
+                }
                 Rewrite::OffsetFetch(asked) => frame = kip848_offsets::upgrade(frame, &asked),
                 Rewrite::Fetch(fetched) => {
                     frame = log_start::fetch_answer(frame, &fetched, log_starts)

@@ -125,6 +125,35 @@ pub fn answer(header: &RequestHeader, body: &[u8], topics: &Topics) -> Option<Ve
     Some(out.0)
 }
 
+/// A flexible Metadata answer (v9 and later) as Kafka encodes it. The mock ends each one
+/// with a second empty tagged-field section, one byte after the answer; librdkafka and
+/// Kafka's Java clients ignore it, a strict reader does not. So the answer is read and
+/// written again with `kafka-protocol`; one it cannot read passes unchanged.
+pub fn reencode_flexible_metadata(frame: Vec<u8>, version: i16) -> Vec<u8> {
+    use bytes::{Bytes, BytesMut};
+    use kafka_protocol::messages::{MetadataResponse, ResponseHeader};
+    use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion};
+    if version < 9 {
+        return frame;
+    }
+    let header_version = MetadataResponse::header_version(version);
+    let mut bytes = Bytes::from(frame.clone());
+    let (Ok(header), Ok(response)) = (
+        ResponseHeader::decode(&mut bytes, header_version),
+        MetadataResponse::decode(&mut bytes, version),
+    ) else {
+        return frame;
+    };
+    let mut out = BytesMut::new();
+    match (
+        header.encode(&mut out, header_version),
+        response.encode(&mut out, version),
+    ) {
+        (Ok(()), Ok(())) => out.to_vec(),
+        _ => frame,
+    }
+}
+
 /// Makes a Metadata response (versions 1 to 12) name its first broker as the controller.
 pub fn name_controller(frame: &mut [u8], version: i16) {
     let locate = || -> Option<(usize, i32)> {
@@ -169,6 +198,30 @@ pub fn name_controller(frame: &mut [u8], version: i16) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flexible_metadata_answer_loses_the_mocks_extra_byte() {
+        // What the mock answers to Metadata v9 without topics: ... ClusterAuthorizedOperations,
+        // the body's empty tagged fields, and one more 0.
+        let mut mock = vec![0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1, 10];
+        mock.extend(b"127.0.0.1");
+        mock.extend([0, 0, 161, 203, 0, 0, 5]);
+        mock.extend(b"mock");
+        mock.extend([0, 0, 0, 1, 1, 128, 0, 0, 0, 0]);
+        let kafka = mock.clone();
+        mock.push(0);
+        assert_eq!(reencode_flexible_metadata(mock.clone(), 9), kafka);
+        assert_eq!(
+            reencode_flexible_metadata(mock.clone(), 8),
+            mock,
+            "v8 is not flexible"
+        );
+        assert_eq!(
+            reencode_flexible_metadata(vec![0, 1], 9),
+            vec![0, 1],
+            "unreadable: unchanged"
+        );
+    }
 
     #[test]
     fn metadata_names_a_controller() {
