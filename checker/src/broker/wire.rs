@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::{Buf, BufMut, BytesMut};
+use kafka_protocol::messages::describe_groups_response::DescribedGroup;
 use kafka_protocol::messages::{
     ApiKey, DescribeGroupsRequest, FindCoordinatorRequest, GroupId, RequestHeader,
 };
@@ -83,25 +84,24 @@ impl Connection {
     }
 }
 
-/// Each member of `group` with its `group.instance.id` (`None`: a dynamic member), from
-/// the group's coordinator (FindCoordinator, then DescribeGroups v5).
-pub async fn instance_ids(bootstrap: &str, group: &str) -> Result<Vec<(String, Option<String>)>> {
-    let first = bootstrap.split(',').next().unwrap_or(bootstrap);
-    let mut connection = Connection::open(first).await?;
+/// The address (`host:port`) of `group`'s coordinator, asked on `connection`
+/// (FindCoordinator v3); `None` when the broker names none.
+pub async fn find_coordinator(connection: &mut Connection, group: &str) -> Result<Option<String>> {
     let found = connection
         .send(
             &FindCoordinatorRequest::default().with_key(StrBytes::from_string(group.to_string())),
             3,
         )
         .await?;
-    if found.error_code != 0 {
-        bail!(
-            "no coordinator for group {group} (error {})",
-            found.error_code
-        );
-    }
-    let coordinator = format!("{}:{}", found.host, found.port);
-    let mut connection = Connection::open(&coordinator).await?;
+    Ok((found.error_code == 0).then(|| format!("{}:{}", found.host, found.port)))
+}
+
+/// `group` as its coordinator describes it on `connection` (DescribeGroups v5, which
+/// gives each member's `group.instance.id`); `None` when it answers with an error.
+pub async fn describe_group(
+    connection: &mut Connection,
+    group: &str,
+) -> Result<Option<DescribedGroup>> {
     let described = connection
         .send(
             &DescribeGroupsRequest::default()
@@ -109,12 +109,25 @@ pub async fn instance_ids(bootstrap: &str, group: &str) -> Result<Vec<(String, O
             5,
         )
         .await?;
-    let Some(found) = described.groups.into_iter().next() else {
-        bail!("DescribeGroups gave no group");
+    Ok(described
+        .groups
+        .into_iter()
+        .next()
+        .filter(|found| found.error_code == 0))
+}
+
+/// Each member of `group` with its `group.instance.id` (`None`: a dynamic member), from
+/// the group's coordinator.
+pub async fn instance_ids(bootstrap: &str, group: &str) -> Result<Vec<(String, Option<String>)>> {
+    let first = bootstrap.split(',').next().unwrap_or(bootstrap);
+    let mut connection = Connection::open(first).await?;
+    let Some(coordinator) = find_coordinator(&mut connection, group).await? else {
+        bail!("no coordinator for group {group}");
     };
-    if found.error_code != 0 {
-        bail!("cannot describe group {group} (error {})", found.error_code);
-    }
+    let mut connection = Connection::open(&coordinator).await?;
+    let Some(found) = describe_group(&mut connection, group).await? else {
+        bail!("cannot describe group {group}");
+    };
     Ok(found
         .members
         .into_iter()

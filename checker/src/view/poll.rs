@@ -9,13 +9,13 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{
-    BrokerId, DescribeGroupsRequest, FindCoordinatorRequest, GroupId, ListGroupsRequest,
-    ListOffsetsRequest, MetadataRequest, OffsetFetchRequest, TopicName,
+    BrokerId, GroupId, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetFetchRequest,
+    TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 
 use super::model::{GroupView, MemberView, OffsetView, PartitionView, TopicView, View};
-use crate::broker::wire::Connection;
+use crate::broker::wire::{self, Connection};
 use crate::consumer_group::parse_assignment;
 
 /// How often the broker is read.
@@ -194,28 +194,14 @@ impl Poller {
         marks: &BTreeMap<(String, i32), (i64, i64)>,
     ) -> Result<Option<GroupView>> {
         let bootstrap = self.bootstrap.clone();
-        let found = self
-            .connection(&bootstrap)
-            .await?
-            .send(&FindCoordinatorRequest::default().with_key(text(id)), 3)
-            .await?;
-        if found.error_code != 0 {
-            return Ok(None);
-        }
-        let coordinator = format!("{}:{}", found.host, found.port);
-        let connection = self.connection(&coordinator).await?;
-        let described = connection
-            .send(
-                &DescribeGroupsRequest::default().with_groups(vec![GroupId(text(id))]),
-                5,
-            )
-            .await?;
-        let Some(group) = described.groups.into_iter().next() else {
+        let finding = self.connection(&bootstrap).await?;
+        let Some(coordinator) = wire::find_coordinator(finding, id).await? else {
             return Ok(None);
         };
-        if group.error_code != 0 {
+        let connection = self.connection(&coordinator).await?;
+        let Some(group) = wire::describe_group(connection, id).await? else {
             return Ok(None);
-        }
+        };
         let members: Vec<MemberView> = group
             .members
             .iter()
