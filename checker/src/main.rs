@@ -441,8 +441,13 @@ async fn broker_up(choice: &BrokerChoice, port: Option<u16>, view_port: u16) -> 
     for topic in lab_contract::TOPICS {
         broker.ensure_topic(topic.name, topic.partitions).await?;
     }
-    let view =
-        checker::view::ViewServer::start(broker.bootstrap(), &broker.describe(), view_port).await?;
+    let view = checker::view::ViewServer::start(
+        broker.bootstrap(),
+        &broker.describe(),
+        view_port,
+        broker.group_events(),
+    )
+    .await?;
     println!("The {} is up, with the course's topics:", broker.describe());
     if let Broker::Local(local) = &broker {
         println!("Its log: {}", local.kafka().log().display());

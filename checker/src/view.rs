@@ -3,10 +3,13 @@
 //! browser with Server-Sent Events. Read-only: nothing on it changes the broker. The page
 //! and its script are inside the binary (`view/page/`), so it works offline.
 //!
-//! The data comes from polling the broker (`poll.rs`), which any Kafka serves; the events
-//! of the timeline are inferred from what changed between two polls (`model.rs`), and the
-//! page says so.
+//! The data comes from polling the broker (`poll.rs`), which any Kafka serves. On the
+//! embedded broker the coordinator tells each event as it happens (`live.rs`): the view
+//! reads the group again at once, so a change reaches the page within a few milliseconds,
+//! and the timeline says why. On any other broker the events are inferred from what
+//! changed between two polls (`model.rs`), and the page says so.
 
+mod live;
 mod model;
 mod poll;
 
@@ -22,8 +25,9 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use embedded_broker::GroupEvent;
 use futures_util::Stream;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 pub use model::View;
 
@@ -39,8 +43,14 @@ pub struct ViewServer {
 
 impl ViewServer {
     /// Serves the view of the broker at `bootstrap` (named `broker` on the page) on
-    /// 127.0.0.1:`port` (0: a free port).
-    pub async fn start(bootstrap: &str, broker: &str, port: u16) -> Result<ViewServer> {
+    /// 127.0.0.1:`port` (0: a free port). `live`: the broker's coordinator's events, where
+    /// it tells them (the embedded broker); without them the timeline is inferred.
+    pub async fn start(
+        bootstrap: &str,
+        broker: &str,
+        port: u16,
+        live: Option<broadcast::Receiver<GroupEvent>>,
+    ) -> Result<ViewServer> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .with_context(|| match port {
@@ -60,6 +70,7 @@ impl ViewServer {
             bootstrap.to_string(),
             broker.to_string(),
             sender,
+            live,
         ));
         let app = router(Arc::new(receiver));
         let server = tokio::spawn(async move {
@@ -87,7 +98,7 @@ impl Drop for ViewServer {
 
 /// Serves the view of `bootstrap` until Ctrl-C: `checker view`.
 pub async fn run(bootstrap: &str, port: u16) -> Result<()> {
-    let view = ViewServer::start(bootstrap, &format!("Kafka at {bootstrap}"), port).await?;
+    let view = ViewServer::start(bootstrap, &format!("Kafka at {bootstrap}"), port, None).await?;
     println!("The group view of {bootstrap}: {}", view.url());
     println!(
         "(read-only; polls the broker every {} s; Ctrl-C stops it)",
@@ -100,25 +111,54 @@ pub async fn run(bootstrap: &str, port: u16) -> Result<()> {
 }
 
 /// Polls the broker and publishes each new view; a broker that cannot be reached is shown
-/// disconnected, with the reason, and polled again.
-async fn poll_forever(bootstrap: String, broker: String, sender: watch::Sender<View>) {
+/// disconnected, with the reason, and polled again. With `live` events, each one also
+/// starts a poll at once, and they make the timeline.
+async fn poll_forever(
+    bootstrap: String,
+    broker: String,
+    sender: watch::Sender<View>,
+    mut live: Option<broadcast::Receiver<GroupEvent>>,
+) {
     let mut poller = poll::Poller::new(&bootstrap);
     let mut last = Instant::now();
+    let mut told: Vec<GroupEvent> = Vec::new();
     loop {
         let polled = poller.poll().await;
         let elapsed = last.elapsed().as_secs_f64();
         last = Instant::now();
+        // Events that came while polling are told at the next poll, which they start.
+        let events = live.as_ref().map(|_| std::mem::take(&mut told));
         sender.send_modify(|current| match polled {
             Ok(mut fresh) => {
                 fresh.broker = broker.clone();
-                *current = current.advance(fresh, elapsed);
+                if live.is_some() {
+                    fresh.source = live::SOURCE.to_string();
+                }
+                *current = current.advance(fresh, elapsed, events.as_deref());
             }
             Err(error) => {
                 current.disconnected = Some(format!("{error:#}"));
                 current.polled_at = poll::now_millis();
             }
         });
-        tokio::time::sleep(poll::INTERVAL).await;
+        let Some(receiver) = live.as_mut() else {
+            tokio::time::sleep(poll::INTERVAL).await;
+            continue;
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(poll::INTERVAL) => {}
+            event = receiver.recv() => match event {
+                Ok(event) => {
+                    told.push(event);
+                    // A rebalance is a burst of events: take what has come with this one.
+                    while let Ok(more) = receiver.try_recv() {
+                        told.push(more);
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => live = None,
+            },
+        }
     }
 }
 

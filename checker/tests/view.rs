@@ -2,13 +2,17 @@
 //! showing a group's members, partitions and timeline as they change, on the embedded
 //! broker and on Apache Kafka.
 
+mod browser;
 mod kafka;
 mod skip;
 
+use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
 use checker::broker::records::Outgoing;
 use checker::broker::{client_config, Broker, BrokerChoice};
+use checker::cargo_build::{Built, CargoBuild};
+use checker::process::GroupGuard;
 use checker::view::ViewServer;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde_json::Value;
@@ -110,7 +114,12 @@ fn keep_polling(consumers: Vec<BaseConsumer>) -> std::sync::mpsc::Sender<()> {
     stop
 }
 
+/// How soon, in live mode, a coordinator's event is in the view the page is sent.
+const LIVE_WITHIN_MILLIS: i64 = 250;
+
 async fn shows_a_group_and_its_rebalance(broker: Broker, tag: &str) {
+    let live = broker.group_events();
+    let is_live = live.is_some();
     let (topic, id) = (format!("{tag}-views"), format!("{tag}-group"));
     broker.create_topic(&topic, 3).await.unwrap();
     broker
@@ -123,7 +132,7 @@ async fn shows_a_group_and_its_rebalance(broker: Broker, tag: &str) {
         )
         .await
         .unwrap();
-    let view = ViewServer::start(broker.bootstrap(), "the broker", 0)
+    let view = ViewServer::start(broker.bootstrap(), "the broker", 0, live)
         .await
         .unwrap();
     let url = view.url();
@@ -172,8 +181,38 @@ async fn shows_a_group_and_its_rebalance(broker: Broker, tag: &str) {
     assert_eq!(described["protocol"], "classic");
     assert_eq!(described["assignor"], "range");
 
-    // view-b leaves: the survivor owns all three, and the timeline says so.
+    // view-b stops: a static member sends no LeaveGroup (KIP-345), so its session expires;
+    // the survivor owns all three, and the timeline says so.
     drop(stop_b);
+    if is_live {
+        let expired = wait_until(&url, "view-b's expiry", |v| {
+            group(v, &id).is_some_and(|g| {
+                g["timeline"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e["kind"] == "expired")
+            })
+        })
+        .await;
+        let event = group(&expired, &id).unwrap()["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "expired")
+            .unwrap()
+            .clone();
+        let late = expired["polled_at"].as_i64().unwrap() - event["at"].as_i64().unwrap();
+        assert!(
+            (0..=LIVE_WITHIN_MILLIS).contains(&late),
+            "the expiry reached the view {late} ms after the coordinator told it: {event}"
+        );
+        assert_eq!(
+            event["text"],
+            "view-b's session expired: no heartbeat for 6000 ms (session.timeout.ms)"
+        );
+        assert!(expired["source"].as_str().unwrap().starts_with("live"));
+    }
     let after = wait_until(&url, "the survivor owning all 3", |v| {
         group(v, &id).is_some_and(|g| g["state"] == "Stable" && split(g) == [vec![0, 1, 2]])
     })
@@ -190,8 +229,13 @@ async fn shows_a_group_and_its_rebalance(broker: Broker, tag: &str) {
             )
         })
         .collect();
+    let gone = if is_live {
+        "expired view-b's session expired"
+    } else {
+        "left view-b left, or its session expired"
+    };
     assert!(
-        timeline.iter().any(|e| e.starts_with("left view-b left")),
+        timeline.iter().any(|e| e.starts_with(gone)),
         "{timeline:#?}"
     );
     assert!(
@@ -219,7 +263,7 @@ async fn the_view_shows_a_group_and_its_rebalance_on_kafka() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_view_serves_its_page_answers_404_and_says_when_the_broker_is_gone() {
     let broker = Broker::connect(&BrokerChoice::Embedded).await.unwrap();
-    let view = ViewServer::start(broker.bootstrap(), "the broker", 0)
+    let view = ViewServer::start(broker.bootstrap(), "the broker", 0, None)
         .await
         .unwrap();
     let url = view.url();
@@ -243,7 +287,7 @@ async fn the_view_serves_its_page_answers_404_and_says_when_the_broker_is_gone()
         .trim_end_matches('/')
         .parse()
         .unwrap();
-    let taken = ViewServer::start(broker.bootstrap(), "the broker", port)
+    let taken = ViewServer::start(broker.bootstrap(), "the broker", port, None)
         .await
         .err()
         .unwrap();
@@ -257,4 +301,209 @@ async fn the_view_serves_its_page_answers_404_and_says_when_the_broker_is_gone()
         v["disconnected"].is_string()
     })
     .await;
+}
+
+/// How long after the session timeout the page may take to show the survivor owning every
+/// partition: the survivor hears of the rebalance at its next heartbeat (lab 6: 1 s at
+/// most), rejoins and syncs, and the view reads the group at once and pushes it; 4 s
+/// leaves room for a busy machine.
+const HANDOVER_BOUND: Duration = Duration::from_secs(4);
+
+/// One of lab 6's solution processes, killed with its process group when dropped.
+struct ClickProcessor {
+    child: std::process::Child,
+    _group: GroupGuard,
+}
+
+impl ClickProcessor {
+    fn start(program: &std::path::Path, bootstrap: &str, topic: &str, group: &str) -> Self {
+        let child = std::process::Command::new(program)
+            .env(lab_contract::env::KAFKA_BOOTSTRAP_SERVERS, bootstrap)
+            .env(lab_contract::env::KAFKA_TOPIC, topic)
+            .env(lab_contract::env::KAFKA_GROUP_ID, group)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let group = GroupGuard::new(child.id() as i32);
+        ClickProcessor {
+            child,
+            _group: group,
+        }
+    }
+
+    /// SIGKILL: no LeaveGroup, no goodbye; only the session timeout tells the broker.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ClickProcessor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The page's picture of one group, read from its DOM: each member row's partitions, and
+/// the kinds of the timeline's entries.
+const READ_GROUP: &str = r#"(() => {
+  const card = document.querySelector(`.group[data-group="GROUP"]`);
+  if (!card) return null;
+  return {
+    state: card.dataset.state,
+    members: [...card.querySelectorAll("tr.member")].map((row) =>
+      [...row.querySelectorAll(".chip")].map((chip) => Number(chip.dataset.partition))),
+    timeline: [...card.querySelectorAll(".timeline li[data-kind]")].map((li) =>
+      `${li.dataset.kind} ${li.textContent}`),
+    status: document.getElementById("status").dataset.status,
+    source: document.getElementById("source").textContent,
+  };
+})()"#;
+
+/// Reads the group from the page until `looks` holds, or panics after `limit` with what
+/// the page showed last.
+fn page_shows(
+    page: &mut browser::Chromium,
+    group: &str,
+    what: &str,
+    limit: Duration,
+    looks: impl Fn(&Value) -> bool,
+) -> Value {
+    let expression = READ_GROUP.replace("GROUP", group);
+    let deadline = Instant::now() + limit;
+    loop {
+        let seen = page.evaluate(&expression);
+        if looks(&seen) {
+            return seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page did not show {what} within {limit:?}; it shows {seen:#}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn partitions_of(seen: &Value) -> Vec<Vec<i64>> {
+    let mut members: Vec<Vec<i64>> = seen["members"]
+        .as_array()
+        .map(|members| {
+            members
+                .iter()
+                .map(|m| {
+                    let mut owned: Vec<i64> = m
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|p| p.as_i64().unwrap())
+                        .collect();
+                    owned.sort();
+                    owned
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    members.sort();
+    members
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chromium_shows_lab_6s_crash_the_expiry_and_the_handover_live() {
+    let Some(chromium) = browser::find() else {
+        if std::env::var("REQUIRE_BOOK_TOOLS").is_ok_and(|v| v == "1") {
+            panic!("chromium is not installed (REQUIRE_BOOK_TOOLS=1 makes this a failure)");
+        }
+        skip::announce(
+            "chromium is not installed (Debian: apt-get install chromium)",
+            "REQUIRE_BOOK_TOOLS",
+        );
+        return;
+    };
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let built = CargoBuild::new(&root, "lab06-click-processors-solution")
+        .program()
+        .await
+        .unwrap();
+    let Built::Binary(program) = built else {
+        panic!("lab 6's solution does not compile: {built:?}");
+    };
+
+    // 1. The broker with its view, as `cargo checker broker up` serves it.
+    let broker = Broker::connect(&BrokerChoice::Embedded).await.unwrap();
+    let (topic, group) = ("browser-clicks", "browser-click-processors");
+    broker.create_topic(topic, 3).await.unwrap();
+    let view = ViewServer::start(broker.bootstrap(), "the broker", 0, broker.group_events())
+        .await
+        .unwrap();
+    let mut page = browser::Chromium::open(
+        &chromium,
+        &view.url(),
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")),
+    );
+
+    // 2. Two of lab 6's click processors.
+    let bootstrap = broker.bootstrap().to_string();
+    let _survivor = ClickProcessor::start(&program, &bootstrap, topic, group);
+    let mut doomed = ClickProcessor::start(&program, &bootstrap, topic, group);
+
+    // 3. The page shows 2 members splitting the 3 partitions.
+    let both = page_shows(
+        &mut page,
+        group,
+        "2 members sharing 3 partitions",
+        Duration::from_secs(60),
+        |seen| {
+            let split = partitions_of(seen);
+            seen["state"] == "Stable"
+                && split.len() == 2
+                && split.iter().all(|owned| !owned.is_empty())
+                && split.concat().len() == 3
+        },
+    );
+    assert_eq!(both["status"], "live", "{both:#}");
+    assert!(
+        both["source"].as_str().unwrap().starts_with("live"),
+        "the page says where its events come from: {both:#}"
+    );
+
+    // 4. SIGKILL one: the page shows its session expiring, and the survivor owning all 3,
+    // within lab 6's session timeout and the stated bound.
+    let session_timeout = Duration::from_secs(6);
+    let killed = Instant::now();
+    doomed.kill();
+    let after = page_shows(
+        &mut page,
+        group,
+        "the expiry and the survivor owning all 3",
+        session_timeout + HANDOVER_BOUND,
+        |seen| {
+            seen["state"] == "Stable"
+                && partitions_of(seen) == [vec![0, 1, 2]]
+                && seen["timeline"]
+                    .as_array()
+                    .is_some_and(|t| t.iter().any(|e| e.as_str().unwrap().starts_with("expired")))
+        },
+    );
+    let took = killed.elapsed();
+    assert!(
+        took >= session_timeout - Duration::from_millis(500),
+        "the handover came before the session could expire ({took:?}): {after:#}"
+    );
+    let expiry = after["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .find(|e| e.starts_with("expired"))
+        .unwrap()
+        .to_string();
+    assert!(
+        expiry.contains("session expired: no heartbeat for 6000 ms"),
+        "{expiry}"
+    );
+    eprintln!("the page showed the handover {took:?} after the SIGKILL");
 }

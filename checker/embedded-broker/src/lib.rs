@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+pub use group::events::{GroupEvent, Happened};
 pub use group::messages::{GroupDescription, MemberDescription};
 use group::Coordinator;
 pub use group::Settings as GroupSettings;
@@ -167,6 +168,13 @@ impl EmbeddedBroker {
     /// A group as DescribeGroups would show it.
     pub fn describe_group(&self, group_id: &str) -> GroupDescription {
         self.coordinator.describe(group_id)
+    }
+
+    /// What happens to the classic groups from now on, as the coordinator does it: joins,
+    /// leaves, expired sessions, rebalances and their reasons, generations and assignments.
+    /// (KIP-848 groups are the mock's, which tells nothing.)
+    pub fn group_events(&self) -> tokio::sync::broadcast::Receiver<GroupEvent> {
+        self.coordinator.subscribe()
     }
 
     /// The groups' completed rebalances (the last few of each), in the order they began:

@@ -186,6 +186,17 @@ impl Broker {
         }
     }
 
+    /// What happens to the broker's groups, told as it happens, where the broker can tell:
+    /// the embedded broker's coordinator does. Kafka's are read by polling.
+    pub fn group_events(
+        &self,
+    ) -> Option<tokio::sync::broadcast::Receiver<embedded_broker::GroupEvent>> {
+        match self {
+            Broker::Embedded(broker) => Some(broker.group_events()),
+            _ => None,
+        }
+    }
+
     /// A one-line description for status output.
     pub fn describe(&self) -> String {
         match self {

@@ -1,11 +1,16 @@
 //! What the page shows: a snapshot of the broker's topics and groups, and each group's
-//! timeline. A snapshot is read whole (by polling, see `poll.rs`); the timeline's events are
-//! inferred from the differences between two snapshots, so a change between two polls that
-//! undoes itself is not seen, and a member that left cannot be told from one that expired.
+//! timeline. A snapshot is read whole (by polling, see `poll.rs`). On any broker the
+//! timeline's events are inferred from the differences between two snapshots, so a change
+//! between two polls that undoes itself is not seen, and a member that left cannot be told
+//! from one that expired. The embedded broker's coordinator tells its events instead
+//! (`live.rs`).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use embedded_broker::GroupEvent;
 use serde::Serialize;
+
+use super::live::{self, Owners};
 
 /// How many events the page keeps per group, and how many lag samples per partition.
 const KEPT: usize = 200;
@@ -69,6 +74,9 @@ pub struct GroupView {
     pub offsets: Vec<OffsetView>,
     /// What happened to it, oldest first.
     pub timeline: Vec<TimelineEvent>,
+    /// Who owned what after the last assignment the coordinator told (live mode).
+    #[serde(skip)]
+    pub owners: Owners,
 }
 
 /// One member of a group.
@@ -108,16 +116,19 @@ pub struct OffsetView {
 pub struct TimelineEvent {
     /// When it was seen, in milliseconds since the epoch.
     pub at: i64,
-    /// `joined`, `left`, `state`, `generation`, `assigned`, `revoked`.
+    /// `joined`, `left`, `expired`, `evicted`, `rebalance`, `state`, `generation`,
+    /// `assigned`, `revoked`, `appeared`.
     pub kind: String,
     /// What happened, in a sentence.
     pub text: String,
 }
 
 impl View {
-    /// `fresh` (just polled), with what it changed since `self` recorded in each group's
-    /// timeline, and the history of lags and rates carried on.
-    pub fn advance(&self, mut fresh: View, elapsed_secs: f64) -> View {
+    /// `fresh` (just polled), with what happened since `self` recorded in each group's
+    /// timeline, and the history of lags and rates carried on. What happened is `told` by
+    /// the coordinator in live mode (every event since the last poll, in order), and
+    /// otherwise inferred from what changed.
+    pub fn advance(&self, mut fresh: View, elapsed_secs: f64, told: Option<&[GroupEvent]>) -> View {
         let at = fresh.polled_at;
         for topic in &mut fresh.topics {
             let before = self.topics.iter().find(|t| t.name == topic.name);
@@ -141,22 +152,36 @@ impl View {
             let mut timeline: VecDeque<TimelineEvent> = before
                 .map(|g| g.timeline.iter().cloned().collect())
                 .unwrap_or_default();
-            let events = match before {
-                Some(before) => changes(before, group),
-                None if self.polled_at == 0 => Vec::new(),
-                None => vec![(
-                    "appeared".to_string(),
-                    format!("group {} appeared", group.id),
-                )],
+            let events = match (told, before) {
+                (Some(told), _) => {
+                    let mine: Vec<GroupEvent> = told
+                        .iter()
+                        .filter(|e| e.group == group.id)
+                        .cloned()
+                        .collect();
+                    let known: Vec<&GroupView> = before.into_iter().chain([&*group]).collect();
+                    let mut owners = before.map(|g| g.owners.clone()).unwrap_or_default();
+                    let events = live::timeline(&mine, &known, &mut owners);
+                    group.owners = owners;
+                    events
+                }
+                (None, Some(before)) => changes(before, group)
+                    .into_iter()
+                    .map(|(kind, text)| TimelineEvent { at, kind, text })
+                    .collect(),
+                (None, None) if self.polled_at == 0 => Vec::new(),
+                (None, None) => vec![TimelineEvent {
+                    at,
+                    kind: "appeared".to_string(),
+                    text: format!("group {} appeared", group.id),
+                }],
+            };
+            let formed = |e: &&TimelineEvent| {
+                e.kind == "generation" && (told.is_none() || e.text.contains(" formed "))
             };
             group.generations_seen = before.map_or(0, |g| g.generations_seen)
-                + events
-                    .iter()
-                    .filter(|(kind, _)| kind == "generation")
-                    .count() as u32;
-            for (kind, text) in events {
-                timeline.push_back(TimelineEvent { at, kind, text });
-            }
+                + events.iter().filter(formed).count() as u32;
+            timeline.extend(events);
             while timeline.len() > KEPT {
                 timeline.pop_front();
             }
@@ -344,7 +369,7 @@ mod tests {
             )],
         );
         let one = view(2, vec![group("Stable", vec![member("a", &[0, 1, 2])])]);
-        let next = two.advance(one, 1.0);
+        let next = two.advance(one, 1.0, None);
         let kinds: Vec<&str> = next.groups[0]
             .timeline
             .iter()
@@ -358,14 +383,14 @@ mod tests {
     #[test]
     fn nothing_changed_tells_nothing_and_the_timeline_is_kept() {
         let first = view(1, vec![group("Stable", vec![member("a", &[0])])]);
-        let again = first.advance(first.clone(), 1.0);
+        let again = first.advance(first.clone(), 1.0, None);
         assert!(again.groups[0].timeline.is_empty());
         let later = view(
             2,
             vec![group("PreparingRebalance", vec![member("a", &[0])])],
         );
-        let moved = again.advance(later, 1.0);
-        let same = moved.advance(moved.clone(), 1.0);
+        let moved = again.advance(later, 1.0, None);
+        let same = moved.advance(moved.clone(), 1.0, None);
         assert_eq!(same.groups[0].timeline.len(), 1);
         assert_eq!(
             same.groups[0].timeline[0].text,
@@ -393,7 +418,7 @@ mod tests {
                 ..PartitionView::default()
             }],
         }];
-        let next = before.advance(after, 2.0);
+        let next = before.advance(after, 2.0, None);
         assert_eq!(next.topics[0].partitions[0].per_second, 10.0);
         assert_eq!(next.groups[0].timeline[0].kind, "appeared");
     }

@@ -263,7 +263,7 @@ impl Poller {
             generations_seen: 0,
             members,
             offsets,
-            timeline: Vec::new(),
+            ..GroupView::default()
         }))
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::events::Happened;
 use super::messages::{JoinResponse, JoinedMember, SyncResponse};
 
 /// The states of Kafka's `ClassicGroupState`.
@@ -157,6 +158,8 @@ pub struct Group {
     pub rebalancing: Option<Rebalance>,
     /// Its last [`HISTORY`] completed rebalances, oldest first.
     pub history: Vec<Rebalance>,
+    /// What happened to it since the coordinator last published its events.
+    pub outbox: Vec<Happened>,
 }
 
 /// How many completed rebalances a group remembers.
@@ -201,6 +204,22 @@ impl Group {
             offsets: BTreeMap::new(),
             rebalancing: None,
             history: Vec::new(),
+            outbox: Vec::new(),
+        }
+    }
+
+    /// Notes an event, for the coordinator to publish.
+    pub fn note(&mut self, what: Happened) {
+        self.outbox.push(what);
+    }
+
+    /// Moves to `state`, noting the change.
+    pub fn set_state(&mut self, state: GroupState) {
+        if self.state != state {
+            self.state = state;
+            self.note(Happened::State {
+                state: state.name().to_string(),
+            });
         }
     }
 

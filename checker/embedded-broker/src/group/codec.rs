@@ -227,10 +227,16 @@ fn decode_body(api_key: ApiKey, version: i16, buf: &mut Bytes) -> anyhow::Result
             let members = if version >= 3 {
                 r.members
                     .iter()
-                    .map(|m| (owned(&m.member_id), owned_option(&m.group_instance_id)))
+                    .map(|m| {
+                        (
+                            owned(&m.member_id),
+                            owned_option(&m.group_instance_id),
+                            owned_option(&m.reason),
+                        )
+                    })
                     .collect()
             } else {
-                vec![(owned(&r.member_id), None)]
+                vec![(owned(&r.member_id), None, None)]
             };
             Request::Leave(LeaveRequest {
                 group_id: owned(&r.group_id),

@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use super::classic::{
     Committed, Group, GroupState, InitialDelay, Member, Rebalance, UNKNOWN_GROUP_STATE,
 };
+use super::events::{self, GroupEvent, Happened};
 use super::messages::error::*;
 use super::messages::*;
 
@@ -55,6 +56,8 @@ pub struct Groups {
     pub settings: Settings,
     groups: BTreeMap<String, Group>,
     next_id: u64,
+    /// Events of groups that are gone (deleted), not yet published.
+    outbox: Vec<GroupEvent>,
 }
 
 impl Groups {
@@ -64,7 +67,23 @@ impl Groups {
             settings,
             groups: BTreeMap::new(),
             next_id: seed(),
+            outbox: Vec::new(),
         }
+    }
+
+    /// What happened to the groups since the last call, in order within each group.
+    pub fn take_events(&mut self) -> Vec<GroupEvent> {
+        let at_millis = events::now_millis();
+        let mut taken = Vec::new();
+        for group in self.groups.values_mut() {
+            taken.extend(group.outbox.drain(..).map(|what| GroupEvent {
+                group: group.id.clone(),
+                at_millis,
+                what,
+            }));
+        }
+        taken.append(&mut self.outbox);
+        taken
     }
 
     /// A new member id, `client.id-<uuid>` as Kafka makes them.
@@ -174,7 +193,15 @@ impl Groups {
                         member.assignment =
                             assignments.get(&member.id).cloned().unwrap_or_default();
                     }
-                    group.state = GroupState::Stable;
+                    group.note(Happened::Assigned {
+                        generation: group.generation,
+                        assignments: group
+                            .members
+                            .iter()
+                            .map(|m| (m.id.clone(), m.assignment.clone()))
+                            .collect(),
+                    });
+                    group.set_state(GroupState::Stable);
                     group.note_settled(now);
                     for member in &mut group.members {
                         if let Some(waiter) = member.sync_waiter.take() {
@@ -251,7 +278,7 @@ impl Groups {
             };
         };
         let mut results = Vec::new();
-        for (member_id, instance_id) in request.members {
+        for (member_id, instance_id, reason) in request.members {
             let target = match &instance_id {
                 Some(instance) => match group.static_member_id(instance) {
                     None => Err(UNKNOWN_MEMBER_ID),
@@ -270,7 +297,12 @@ impl Groups {
                 }
                 Ok(id) if !group.has_member(&id) => UNKNOWN_MEMBER_ID,
                 Ok(id) => {
-                    remove_member_and_update_group(group, &id, now, &settings);
+                    group.note(Happened::Left {
+                        member: id.clone(),
+                        reason,
+                    });
+                    let why = format!("Removing member {id} on LeaveGroup");
+                    remove_member_and_update_group(group, &id, why, now, &settings);
                     0
                 }
             };
@@ -464,6 +496,11 @@ impl Groups {
                     None => GROUP_ID_NOT_FOUND,
                     Some(GroupState::Empty) => {
                         self.groups.remove(&id);
+                        self.outbox.push(GroupEvent {
+                            group: id.clone(),
+                            at_millis: events::now_millis(),
+                            what: Happened::Deleted,
+                        });
                         0
                     }
                     Some(_) => NON_EMPTY_GROUP,
@@ -587,6 +624,7 @@ fn rejoin_static_member(
         let _ = waiter.send(SyncResponse::error(FENCED_INSTANCE_ID));
     }
     member.id = new_id.clone();
+    let instance_id = member.instance_id.clone().unwrap_or_default();
     let unchanged = member.matches(&request.protocols);
     member.session_timeout = Duration::from_millis(request.session_timeout_ms as u64);
     member.rebalance_timeout = Duration::from_millis(request.rebalance_timeout_ms.max(0) as u64);
@@ -597,6 +635,11 @@ fn rejoin_static_member(
     if group.pending_sync.remove(old_id) {
         group.pending_sync.insert(new_id.clone());
     }
+    group.note(Happened::Replaced {
+        old_member: old_id.to_string(),
+        member: new_id.clone(),
+        instance_id: instance_id.clone(),
+    });
     if group.state == GroupState::Stable && unchanged {
         // No rebalance (GroupMetadataManager.updateStaticMemberThenRebalanceOrCompleteJoin).
         // From v9 a returning leader gets the members and is told to skip the assignment;
@@ -616,7 +659,9 @@ fn rejoin_static_member(
     let member = group.member_mut(&new_id).expect("renamed");
     member.protocols = request.protocols;
     member.join_waiter = Some(sender);
-    maybe_prepare_rebalance_or_complete_join(group, now, settings);
+    let why =
+        format!("Updating metadata for static member {new_id} with instance id {instance_id}");
+    maybe_prepare_rebalance_or_complete_join(group, why, now, settings);
     Reply::Later(receiver)
 }
 
@@ -658,7 +703,9 @@ fn join_known_member(
                 Reply::Now(group.join_response(&member_id))
             } else {
                 let receiver = update_member(group, &request, now);
-                prepare_rebalance(group, now, settings);
+                let why =
+                    format!("Updating metadata for member {member_id} during CompletingRebalance");
+                prepare_rebalance(group, why, now, settings);
                 Reply::Later(receiver)
             }
         }
@@ -666,8 +713,13 @@ fn join_known_member(
             let member = group.member(&member_id).expect("known");
             if group.is_leader(&member_id) || !member.matches(&request.protocols) {
                 // The leader rejoining, or a changed subscription, starts a rebalance.
+                let why = if group.is_leader(&member_id) {
+                    format!("Leader {member_id} re-joining group during Stable")
+                } else {
+                    format!("Updating metadata for member {member_id} during Stable")
+                };
                 let receiver = update_member(group, &request, now);
-                prepare_rebalance(group, now, settings);
+                prepare_rebalance(group, why, now, settings);
                 Reply::Later(receiver)
             } else {
                 let member = group.member_mut(&member_id).expect("known");
@@ -709,20 +761,34 @@ fn add_member_and_rebalance(
     if group.members.is_empty() {
         group.protocol_type = Some(request.protocol_type.clone());
     }
+    group.note(Happened::Joined {
+        member: id.clone(),
+        client_id: client.id.clone(),
+        instance_id: request.instance_id.clone(),
+    });
+    let why = match &request.instance_id {
+        Some(instance) => format!("Adding new member {id} with group instance id {instance}"),
+        None => format!("Adding new member {id}"),
+    };
     group
         .members
         .push(new_member(request, id, client, now, sender));
     if group.state == GroupState::PreparingRebalance && group.initial_delay.is_some() {
         group.new_member_added = true;
     }
-    maybe_prepare_rebalance_or_complete_join(group, now, settings);
+    maybe_prepare_rebalance_or_complete_join(group, why, now, settings);
     Reply::Later(receiver)
 }
 
-fn maybe_prepare_rebalance_or_complete_join(group: &mut Group, now: Instant, settings: &Settings) {
+fn maybe_prepare_rebalance_or_complete_join(
+    group: &mut Group,
+    why: String,
+    now: Instant,
+    settings: &Settings,
+) {
     match group.state {
         GroupState::Empty | GroupState::Stable | GroupState::CompletingRebalance => {
-            prepare_rebalance(group, now, settings)
+            prepare_rebalance(group, why, now, settings)
         }
         GroupState::PreparingRebalance => try_complete_join(group, now),
     }
@@ -730,8 +796,10 @@ fn maybe_prepare_rebalance_or_complete_join(group: &mut Group, now: Instant, set
 
 /// Kafka's `prepareRebalance`: the group waits for its members to rejoin. An empty group
 /// first waits `group.initial.rebalance.delay.ms` for more members; any other rebalance
-/// completes as soon as everyone has rejoined, or at the rebalance timeout.
-fn prepare_rebalance(group: &mut Group, now: Instant, settings: &Settings) {
+/// completes as soon as everyone has rejoined, or at the rebalance timeout. `why` is the
+/// reason Kafka logs.
+fn prepare_rebalance(group: &mut Group, why: String, now: Instant, settings: &Settings) {
+    group.note(Happened::RebalanceBegan { reason: why });
     if group.state == GroupState::CompletingRebalance {
         // The assignment being waited for is stale: members must rejoin.
         for member in &mut group.members {
@@ -745,7 +813,7 @@ fn prepare_rebalance(group: &mut Group, now: Instant, settings: &Settings) {
     let initial = group.state == GroupState::Empty && !initial_rebalance_delay.is_zero();
     group.pending_sync.clear();
     group.sync_deadline = None;
-    group.state = GroupState::PreparingRebalance;
+    group.set_state(GroupState::PreparingRebalance);
     if initial {
         let delay = initial_rebalance_delay;
         group.note_rebalance(now, delay);
@@ -794,13 +862,17 @@ fn on_join_deadline(group: &mut Group, now: Instant, settings: &Settings) {
 /// Kafka's `completeClassicGroupJoin`: drops dynamic members that did not rejoin, starts
 /// the next generation, and answers every waiting JoinGroup (the leader gets the members).
 fn complete_join(group: &mut Group, now: Instant) {
-    let gone: Vec<String> = group
+    let gone: Vec<(String, Duration)> = group
         .members
         .iter()
         .filter(|m| !m.is_awaiting_join() && m.instance_id.is_none())
-        .map(|m| m.id.clone())
+        .map(|m| (m.id.clone(), m.rebalance_timeout))
         .collect();
-    for id in gone {
+    for (id, rebalance_timeout) in gone {
+        group.note(Happened::NotRejoined {
+            member: id.clone(),
+            rebalance_timeout,
+        });
         remove_member(group, &id);
     }
     group.join_deadline = None;
@@ -808,7 +880,10 @@ fn complete_join(group: &mut Group, now: Instant) {
     if group.members.is_empty() {
         group.generation += 1;
         group.protocol_name = None;
-        group.state = GroupState::Empty;
+        group.note(Happened::Emptied {
+            generation: group.generation,
+        });
+        group.set_state(GroupState::Empty);
         group.note_settled(now);
         return;
     }
@@ -832,7 +907,13 @@ fn complete_join(group: &mut Group, now: Instant) {
     }
     group.generation += 1;
     group.protocol_name = group.select_protocol();
-    group.state = GroupState::CompletingRebalance;
+    group.note(Happened::GenerationFormed {
+        generation: group.generation,
+        leader: group.leader.clone().unwrap_or_default(),
+        members: group.members.iter().map(|m| m.id.clone()).collect(),
+        protocol: group.protocol_name.clone(),
+    });
+    group.set_state(GroupState::CompletingRebalance);
     let answers: Vec<(String, JoinResponse)> = group
         .members
         .iter()
@@ -871,12 +952,18 @@ fn remove_member(group: &mut Group, id: &str) {
 }
 
 /// A member left or died: the others must rebalance.
-fn remove_member_and_update_group(group: &mut Group, id: &str, now: Instant, settings: &Settings) {
+fn remove_member_and_update_group(
+    group: &mut Group,
+    id: &str,
+    why: String,
+    now: Instant,
+    settings: &Settings,
+) {
     remove_member(group, id);
     match group.state {
         GroupState::Stable | GroupState::CompletingRebalance => {
             // A group that had members: no initial delay (that is for an Empty group).
-            prepare_rebalance(group, now, settings)
+            prepare_rebalance(group, why, now, settings)
         }
         GroupState::PreparingRebalance => try_complete_join(group, now),
         GroupState::Empty => {}
@@ -902,7 +989,12 @@ fn expire_sessions(group: &mut Group, now: Instant, settings: &Settings) {
         .collect();
     for (id, timeout) in expired {
         group.note_expired_session(now, timeout);
-        remove_member_and_update_group(group, &id, now, settings);
+        group.note(Happened::SessionExpired {
+            member: id.clone(),
+            session_timeout: timeout,
+        });
+        let why = format!("removing member {id} on heartbeat expiration");
+        remove_member_and_update_group(group, &id, why, now, settings);
     }
 }
 
@@ -922,7 +1014,12 @@ fn expire_pending_sync(group: &mut Group, now: Instant, settings: &Settings) {
         return;
     }
     for id in &missing {
+        group.note(Happened::NotSynced { member: id.clone() });
         remove_member(group, id);
     }
-    prepare_rebalance(group, now, settings);
+    let why = format!(
+        "removing pending sync members {} after the rebalance timeout",
+        missing.join(", ")
+    );
+    prepare_rebalance(group, why, now, settings);
 }

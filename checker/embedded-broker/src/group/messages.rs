@@ -190,8 +190,8 @@ pub struct HeartbeatRequest {
 pub struct LeaveRequest {
     /// The group.
     pub group_id: String,
-    /// (member id, `group.instance.id`) of each leaving member.
-    pub members: Vec<(String, Option<String>)>,
+    /// (member id, `group.instance.id`, reason given, v5+) of each leaving member.
+    pub members: Vec<(String, Option<String>, Option<String>)>,
 }
 
 /// LeaveGroup's answer.

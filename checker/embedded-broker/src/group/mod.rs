@@ -8,16 +8,20 @@
 mod classic;
 pub mod codec;
 mod coordinator;
+pub mod events;
 pub mod messages;
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, Weak};
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 pub use classic::{GroupState, Rebalance};
 use codec::{Decoded, Request, Response};
 pub use coordinator::{Groups, Reply, Settings};
+use events::GroupEvent;
 use messages::*;
+use tokio::sync::broadcast;
 
 /// How often the coordinator's timers are checked: well below any session timeout or
 /// heartbeat interval, so a timer fires at most this late.
@@ -29,6 +33,8 @@ pub struct Coordinator {
     /// Groups that use the KIP-848 consumer protocol: the mock cluster serves those, and
     /// their offsets with them.
     consumer_protocol_groups: Mutex<HashSet<String>>,
+    /// Where what happens to the groups is told, as it happens.
+    events: broadcast::Sender<GroupEvent>,
 }
 
 impl Coordinator {
@@ -37,7 +43,13 @@ impl Coordinator {
         Arc::new(Coordinator {
             groups: Mutex::new(Groups::new(settings)),
             consumer_protocol_groups: Mutex::new(HashSet::new()),
+            events: broadcast::channel(events::BACKLOG).0,
         })
+    }
+
+    /// What happens to the groups from now on, as it happens.
+    pub fn subscribe(&self) -> broadcast::Receiver<GroupEvent> {
+        self.events.subscribe()
     }
 
     /// Runs the timers on the current tokio runtime until the coordinator is dropped.
@@ -56,10 +68,14 @@ impl Coordinator {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Groups> {
-        self.groups
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> Locked<'_> {
+        Locked {
+            groups: self
+                .groups
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            events: &self.events,
+        }
     }
 
     /// Sets `group.initial.rebalance.delay.ms`.
@@ -180,6 +196,37 @@ impl Coordinator {
             Request::Delete(ids) => Response::Delete(self.lock().delete(ids)),
         };
         codec::encode(&decoded.header, &response)
+    }
+}
+
+/// The groups, locked. Unlocking publishes what the change did, so that a subscriber who
+/// reads a group on hearing of an event sees the change.
+struct Locked<'a> {
+    groups: MutexGuard<'a, Groups>,
+    events: &'a broadcast::Sender<GroupEvent>,
+}
+
+impl Deref for Locked<'_> {
+    type Target = Groups;
+    fn deref(&self) -> &Groups {
+        &self.groups
+    }
+}
+
+impl DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Groups {
+        &mut self.groups
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let taken = self.groups.take_events();
+        // Sent while still locked, so events keep the order the changes were made in.
+        for event in taken {
+            // No subscriber: nobody to tell.
+            let _ = self.events.send(event);
+        }
     }
 }
 

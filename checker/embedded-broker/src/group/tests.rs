@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::coordinator::{Groups, Reply, Settings};
+use super::events::Happened;
 use super::messages::error::*;
 use super::messages::*;
 
@@ -177,7 +178,7 @@ fn a_clean_leave_completes_the_rebalance_as_soon_as_the_others_rejoin() {
     let leave = groups.leave(
         LeaveRequest {
             group_id: "g".into(),
-            members: vec![(b.clone(), None)],
+            members: vec![(b.clone(), None, None)],
         },
         start,
     );
@@ -448,7 +449,7 @@ fn each_rebalance_is_logged_with_its_initial_delay() {
     groups.leave(
         LeaveRequest {
             group_id: "g".into(),
-            members: vec![(b, None)],
+            members: vec![(b, None, None)],
         },
         left,
     );
@@ -524,4 +525,138 @@ fn a_sync_naming_another_protocol_is_inconsistent_and_one_naming_the_groups_is_t
     assert_eq!(right.protocol_type.as_deref(), Some("consumer"));
     assert_eq!(right.protocol_name.as_deref(), Some("range"));
     assert_eq!(right.assignment, b"A".to_vec());
+}
+
+/// The events the coordinator has noted since the last call, without their times.
+fn events(groups: &mut Groups) -> Vec<Happened> {
+    groups
+        .take_events()
+        .into_iter()
+        .inspect(|e| assert_eq!(e.group, "g"))
+        .map(|e| e.what)
+        .collect()
+}
+
+#[test]
+fn a_crash_is_told_as_it_happens_expiry_first_then_the_rebalance_it_caused() {
+    // The group view's live timeline: what Kafka logs for a crashed member
+    // ("removing member … on heartbeat expiration", then the new generation), in order.
+    let mut groups = groups(1000);
+    let start = Instant::now();
+    let (a, b, generation) = stable_pair(&mut groups, start);
+    let formed = events(&mut groups);
+    assert!(matches!(&formed[0], Happened::Joined { member, .. } if *member == a));
+    assert!(
+        matches!(&formed[1], Happened::RebalanceBegan { reason } if reason.starts_with("Adding new member"))
+    );
+    assert!(formed.contains(&Happened::Assigned {
+        generation,
+        assignments: vec![(a.clone(), b"A".to_vec()), (b.clone(), b"B".to_vec())],
+    }));
+    assert_eq!(
+        formed.last(),
+        Some(&Happened::State {
+            state: "Stable".into()
+        })
+    );
+
+    let session = Duration::from_millis(SESSION_MS as u64);
+    let before = start + session - Duration::from_millis(1);
+    heartbeat(&mut groups, &a, None, generation, before);
+    assert!(
+        events(&mut groups).is_empty(),
+        "a heartbeat changes nothing"
+    );
+    groups.tick(start + session);
+    assert_eq!(
+        events(&mut groups),
+        vec![
+            Happened::SessionExpired {
+                member: b.clone(),
+                session_timeout: session
+            },
+            Happened::RebalanceBegan {
+                reason: format!("removing member {b} on heartbeat expiration")
+            },
+            Happened::State {
+                state: "PreparingRebalance".into()
+            },
+        ]
+    );
+    let now = start + session + Duration::from_millis(100);
+    later(groups.join(join_request(&a, None, b"a"), &client("a"), now));
+    later(sync(
+        &mut groups,
+        &a,
+        generation + 1,
+        vec![(a.clone(), b"AB".to_vec())],
+        now,
+    ));
+    assert_eq!(
+        events(&mut groups),
+        vec![
+            Happened::GenerationFormed {
+                generation: generation + 1,
+                leader: a.clone(),
+                members: vec![a.clone()],
+                protocol: Some("range".into()),
+            },
+            Happened::State {
+                state: "CompletingRebalance".into()
+            },
+            Happened::Assigned {
+                generation: generation + 1,
+                assignments: vec![(a.clone(), b"AB".to_vec())],
+            },
+            Happened::State {
+                state: "Stable".into()
+            },
+        ]
+    );
+}
+
+#[test]
+fn a_member_that_does_not_rejoin_within_its_rebalance_timeout_is_told_dropped() {
+    // Kafka's completeClassicGroupJoin drops dynamic members that did not rejoin by the
+    // rebalance timeout (the consumer's max.poll.interval.ms): a member stuck in its
+    // processing loop, still heartbeating from librdkafka's thread.
+    let mut groups = groups(1000);
+    let start = Instant::now();
+    let (a, b, generation) = stable_pair(&mut groups, start);
+    events(&mut groups);
+    let now = start + Duration::from_secs(1);
+    groups.leave(
+        LeaveRequest {
+            group_id: "g".into(),
+            members: vec![(a.clone(), None, Some("the consumer is being closed".into()))],
+        },
+        now,
+    );
+    assert!(matches!(
+        &events(&mut groups)[0],
+        Happened::Left { member, reason: Some(reason) } if *member == a && reason == "the consumer is being closed"
+    ));
+    // b heartbeats (so its session lives) but never rejoins.
+    let rebalance = Duration::from_millis(REBALANCE_MS as u64);
+    for second in 1..=30 {
+        heartbeat(
+            &mut groups,
+            &b,
+            None,
+            generation,
+            now + Duration::from_secs(second),
+        );
+    }
+    groups.tick(now + rebalance);
+    let dropped = events(&mut groups);
+    assert_eq!(
+        dropped[0],
+        Happened::NotRejoined {
+            member: b.clone(),
+            rebalance_timeout: rebalance
+        }
+    );
+    assert!(dropped.contains(&Happened::State {
+        state: "Empty".into()
+    }));
 }
