@@ -57,6 +57,14 @@ enum Command {
         /// signals and the exits, with the time of each.
         #[arg(long, short, conflicts_with = "all")]
         verbose: bool,
+        /// Serve the group view of the run's broker on 127.0.0.1 and open it, to watch the
+        /// scenario's groups while the lab is judged; it stays up after the verdict until
+        /// Enter or Ctrl-C.
+        #[arg(long, conflicts_with = "all")]
+        view: bool,
+        /// The port of that view (default: a free one).
+        #[arg(long, requires = "view", default_value_t = 0)]
+        view_port: u16,
     },
     /// Put a lab back to its starter code from git (asks first); no other lab is touched.
     Reset {
@@ -87,6 +95,10 @@ enum Command {
         /// Also show the group's offsets on this topic (for an empty group).
         #[arg(long)]
         topic: Vec<String>,
+        /// Keep reading the group every second and redraw it in place, until Ctrl-C (the
+        /// group view for a terminal).
+        #[arg(long)]
+        watch: bool,
     },
     /// Serve a live view of a broker's groups and topics on 127.0.0.1 (members, partitions,
     /// lag, and each group's timeline), for any broker. Read-only.
@@ -185,10 +197,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             group,
             bootstrap,
             topic,
+            watch,
         }) => {
             let bootstrap = bootstrap
                 .clone()
                 .unwrap_or_else(lab_contract::bootstrap_servers);
+            if *watch {
+                checker::view::terminal::watch(&bootstrap, group, topic).await?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let (group, topics) = (group.clone(), topic.clone());
             let report = tokio::task::spawn_blocking(move || {
                 checker::consumer_group::describe(&bootstrap, &group, &topics)
@@ -281,10 +298,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             lab,
             solution,
             verbose,
+            view,
+            view_port,
             ..
         }) => {
             let choice = select()?.choice;
-            let shown = Shown { solution, verbose };
+            let shown = Shown {
+                solution,
+                verbose,
+                view: view.then_some(view_port),
+            };
             verify_one(&choice, &info, &mut state, lab.as_deref(), shown).await
         }
         Some(Command::Reset { lab, yes }) => {
@@ -302,6 +325,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let shown = Shown {
                 solution: false,
                 verbose: false,
+                view: None,
             };
             let code = verify_one(&choice, &info, &mut state, None, shown).await?;
             println!();
@@ -334,6 +358,8 @@ struct Shown {
     solution: bool,
     /// The run's whole timeline after the verdict.
     verbose: bool,
+    /// Serve the group view during the run, on this port (0: a free one).
+    view: Option<u16>,
 }
 
 async fn verify_one(
@@ -341,7 +367,11 @@ async fn verify_one(
     info: &InfoFile,
     state: &mut StateFile,
     query: Option<&str>,
-    Shown { solution, verbose }: Shown,
+    Shown {
+        solution,
+        verbose,
+        view,
+    }: Shown,
 ) -> Result<ExitCode> {
     let lab = match query {
         Some(query) => info.find(query)?,
@@ -358,6 +388,10 @@ async fn verify_one(
         let _status = status::LiveStatus::start(format!("Starting the {} broker", choice.kind()));
         Broker::connect(choice).await?
     };
+    let view = match view {
+        Some(port) => Some(open_view(&broker, port).await?),
+        None => None,
+    };
     let variant = if solution {
         Variant::Solution
     } else {
@@ -368,14 +402,21 @@ async fn verify_one(
         compare_snapshot: true,
     };
     let outcome = verify::check(&root, lab, &broker, settings).await;
+    if let Ok(outcome) = &outcome {
+        report::print(lab, outcome, solution);
+        if verbose {
+            print!("{}", report::timeline(outcome));
+        }
+    }
+    if let Some(view) = &view {
+        // The broker stays up with it: the page keeps showing what the groups did.
+        keep_view_up(view).await;
+    }
+    drop(view);
     // Deletes the run's topics and groups on a broker that outlives it, removes a
     // container started for the run (also done on the error path, when `broker` drops).
     broker.shutdown().await;
     let outcome = outcome?;
-    report::print(lab, &outcome, solution);
-    if verbose {
-        print!("{}", report::timeline(&outcome));
-    }
     if !solution {
         state.record(&lab.dir(), outcome.passed());
         state.save()?;
@@ -468,6 +509,44 @@ async fn broker_up(choice: &BrokerChoice, port: Option<u16>, view_port: u16) -> 
     tokio::signal::ctrl_c().await?;
     drop(view);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Serves the group view of `broker` and asks the desktop to open it.
+async fn open_view(broker: &Broker, port: u16) -> Result<checker::view::ViewServer> {
+    let view = checker::view::ViewServer::start(
+        broker.bootstrap(),
+        &broker.describe(),
+        port,
+        broker.group_events(),
+    )
+    .await?;
+    let opened = checker::view::open_in_browser(&view.url());
+    println!(
+        "The group view of this run: {}{}",
+        view.url(),
+        if opened { " (opening it)" } else { "" }
+    );
+    Ok(view)
+}
+
+/// After the verdict, keeps the view (and its broker) up until Enter or Ctrl-C, so the
+/// learner can read what the groups did. Without a terminal it does not wait.
+async fn keep_view_up(view: &checker::view::ViewServer) {
+    if !std::io::stdin().is_terminal() {
+        return;
+    }
+    println!(
+        "The group view stays up at {}: press Enter or Ctrl-C to stop it.",
+        view.url()
+    );
+    let enter = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+    });
+    tokio::select! {
+        _ = enter => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
 }
 
 async fn broker_down() -> Result<ExitCode> {

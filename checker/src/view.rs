@@ -12,6 +12,7 @@
 mod live;
 mod model;
 mod poll;
+pub mod terminal;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -94,6 +95,26 @@ impl Drop for ViewServer {
             task.abort();
         }
     }
+}
+
+/// Asks the desktop to open `url` in the learner's browser (`xdg-open`, or `open` on
+/// macOS); `false` when there is no desktop to ask (a server, CI, no display).
+pub fn open_in_browser(url: &str) -> bool {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+            return false;
+        }
+        "xdg-open"
+    };
+    std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .is_ok()
 }
 
 /// Serves the view of `bootstrap` until Ctrl-C: `checker view`.

@@ -507,3 +507,61 @@ async fn chromium_shows_lab_6s_crash_the_expiry_and_the_handover_live() {
     );
     eprintln!("the page showed the handover {took:?} after the SIGKILL");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn group_watch_prints_the_group_again_when_it_changes_and_stops_on_ctrl_c() {
+    use std::io::BufRead;
+    let broker = Broker::connect(&BrokerChoice::Embedded).await.unwrap();
+    let (topic, id) = ("watched", "watched-group");
+    broker.create_topic(topic, 2).await.unwrap();
+    // Piped, so it prints each change under a time line instead of redrawing.
+    let mut watch = std::process::Command::new(env!("CARGO_BIN_EXE_checker"))
+        .args(["group", id, "--watch", "--bootstrap", broker.bootstrap()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines, seen) = std::sync::mpsc::channel::<String>();
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |wanted: &str| {
+        let deadline = Instant::now() + SHOWN;
+        let mut got = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match seen.recv_timeout(left) {
+                Ok(line) if line.contains(wanted) => return got,
+                Ok(line) => got.push(line),
+                Err(_) => panic!("group --watch printed no {wanted:?} in {SHOWN:?}: {got:#?}"),
+            }
+        }
+    };
+    let before = wait_for("does not exist");
+    assert!(before.iter().any(|l| l.starts_with("--- ")), "{before:?}");
+    let stop = keep_polling(vec![member(broker.bootstrap(), id, topic, "watched-a")]);
+    wait_for("is Stable with 1 member");
+    drop(stop);
+    // Ctrl-C ends it at once, with success.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(watch.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = watch.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "group --watch ignored Ctrl-C");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
