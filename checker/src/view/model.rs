@@ -74,6 +74,9 @@ pub struct GroupView {
     pub offsets: Vec<OffsetView>,
     /// What happened to it, oldest first.
     pub timeline: Vec<TimelineEvent>,
+    /// Whether its timeline is inferred from polls: on any broker but the embedded one,
+    /// and there for a consumer-protocol group, which its coordinator does not serve.
+    pub inferred: bool,
     /// Who owned what after the last assignment the coordinator told (live mode).
     #[serde(skip)]
     pub owners: Owners,
@@ -152,6 +155,9 @@ impl View {
             let mut timeline: VecDeque<TimelineEvent> = before
                 .map(|g| g.timeline.iter().cloned().collect())
                 .unwrap_or_default();
+            // The embedded broker's coordinator serves classic groups only.
+            let told = told.filter(|_| group.protocol != "consumer");
+            group.inferred = told.is_none();
             let events = match (told, before) {
                 (Some(told), _) => {
                     let mine: Vec<GroupEvent> = told
@@ -396,6 +402,23 @@ mod tests {
             same.groups[0].timeline[0].text,
             "Stable → PreparingRebalance"
         );
+    }
+
+    #[test]
+    fn in_live_mode_a_consumer_protocol_group_is_still_inferred() {
+        // The embedded broker's coordinator tells nothing of KIP-848 groups.
+        let mut classic = group("Stable", vec![member("a", &[0])]);
+        classic.id = "classic".into();
+        let mut kip848 = group("Stable", vec![member("a", &[0])]);
+        kip848.protocol = "consumer".into();
+        let before = view(1, vec![classic.clone(), kip848.clone()]);
+        classic.members.clear();
+        kip848.members.clear();
+        let after = before.advance(view(2, vec![classic, kip848]), 1.0, Some(&[]));
+        let (classic, kip848) = (&after.groups[0], &after.groups[1]);
+        assert!(!classic.inferred && classic.timeline.is_empty());
+        assert!(kip848.inferred);
+        assert_eq!(kip848.timeline[0].kind, "left");
     }
 
     #[test]

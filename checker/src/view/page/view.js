@@ -42,7 +42,8 @@ function renderGroup(group, now) {
   card.append(el("h3", {}, group.id));
   card.append(el("p", { class: "facts" },
     el("b", { class: "state" }, group.state), ` · ${group.protocol} · assignor ${group.assignor || "–"}`,
-    ` · ${group.members.length} member(s) · ${group.generations_seen} generation(s) seen`));
+    ` · ${group.members.length} member(s) · ${group.generations_seen} generation(s) seen`,
+    group.inferred ? el("span", { class: "inferred" }, " · events inferred from polling") : ""));
   const members = el("table", { class: "members" },
     el("tr", {}, el("th", {}, "member"), el("th", {}, "client id"), el("th", {}, "host"), el("th", {}, "owns")));
   for (const m of group.members) {
