@@ -539,14 +539,13 @@ async fn keep_view_up(view: &checker::view::ViewServer) {
         "The group view stays up at {}: press Enter or Ctrl-C to stop it.",
         view.url()
     );
-    let enter = tokio::task::spawn_blocking(|| {
+    // Ctrl-C is the checker's one handler's (`cleanup::exit_on_ctrl_c`): it stops the
+    // broker and exits 130.
+    let _ = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
         let _ = std::io::stdin().read_line(&mut line);
-    });
-    tokio::select! {
-        _ = enter => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
+    })
+    .await;
 }
 
 async fn broker_down() -> Result<ExitCode> {

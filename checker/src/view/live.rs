@@ -224,7 +224,8 @@ fn reason_named(reason: &str, known: &[&GroupView]) -> String {
     reason
         .split(' ')
         .map(|word| {
-            let bare = word.trim_end_matches(',');
+            // Kafka puts ids in brackets, parentheses and sentences: `(id)`, `[a, b]`, `id.`.
+            let bare = word.trim_matches(|c: char| matches!(c, ',' | '.' | '(' | ')' | '[' | ']'));
             if bare.len() > 37 && bare.contains('-') {
                 word.replacen(bare, &member_name(bare, known), 1)
             } else {
@@ -297,7 +298,7 @@ mod tests {
                     session_timeout: Duration::from_secs(6),
                 }),
                 event(Happened::RebalanceBegan {
-                    reason: format!("removing member {B} on heartbeat expiration"),
+                    reason: format!("removing member {B} on heartbeat expiration."),
                 }),
                 event(Happened::Assigned {
                     generation: 2,
@@ -320,7 +321,7 @@ mod tests {
                 ),
                 (
                     "rebalance",
-                    "a rebalance began: removing member lab06-b…00000b on heartbeat expiration"
+                    "a rebalance began: removing member lab06-b…00000b on heartbeat expiration."
                 ),
                 ("generation", "generation 2 assigned: lab06-a…00000a: t-0, t-1, t-2"),
                 ("revoked", "lab06-b…00000b no longer owns t-2"),

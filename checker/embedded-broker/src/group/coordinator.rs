@@ -301,7 +301,7 @@ impl Groups {
                         member: id.clone(),
                         reason,
                     });
-                    let why = format!("Removing member {id} on LeaveGroup");
+                    let why = format!("explicit `LeaveGroup` request for ({id}) members.");
                     remove_member_and_update_group(group, &id, why, now, &settings);
                     0
                 }
@@ -766,10 +766,10 @@ fn add_member_and_rebalance(
         client_id: client.id.clone(),
         instance_id: request.instance_id.clone(),
     });
-    let why = match &request.instance_id {
-        Some(instance) => format!("Adding new member {id} with group instance id {instance}"),
-        None => format!("Adding new member {id}"),
-    };
+    let why = format!(
+        "Adding new member {id} with group instance id {}",
+        request.instance_id.as_deref().unwrap_or("null")
+    );
     group
         .members
         .push(new_member(request, id, client, now, sender));
@@ -993,7 +993,7 @@ fn expire_sessions(group: &mut Group, now: Instant, settings: &Settings) {
             member: id.clone(),
             session_timeout: timeout,
         });
-        let why = format!("removing member {id} on heartbeat expiration");
+        let why = format!("removing member {id} on heartbeat expiration.");
         remove_member_and_update_group(group, &id, why, now, settings);
     }
 }
@@ -1018,7 +1018,7 @@ fn expire_pending_sync(group: &mut Group, now: Instant, settings: &Settings) {
         remove_member(group, id);
     }
     let why = format!(
-        "removing pending sync members {} after the rebalance timeout",
+        "Removing [{}] on pending sync request expiration",
         missing.join(", ")
     );
     prepare_rebalance(group, why, now, settings);

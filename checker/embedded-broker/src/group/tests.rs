@@ -576,7 +576,7 @@ fn a_crash_is_told_as_it_happens_expiry_first_then_the_rebalance_it_caused() {
                 session_timeout: session
             },
             Happened::RebalanceBegan {
-                reason: format!("removing member {b} on heartbeat expiration")
+                reason: format!("removing member {b} on heartbeat expiration.")
             },
             Happened::State {
                 state: "PreparingRebalance".into()
