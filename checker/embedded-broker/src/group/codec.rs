@@ -195,6 +195,7 @@ fn decode_body(api_key: ApiKey, version: i16, buf: &mut Bytes) -> anyhow::Result
                     .collect(),
                 require_known_member_id: version >= 4,
                 supports_skip_assignment: version >= 9,
+                reason: owned_option(&r.reason),
             })
         }
         ApiKey::SyncGroup => {

@@ -616,6 +616,7 @@ fn rejoin_static_member(
     settings: &Settings,
 ) -> Reply<JoinResponse> {
     let was_leader = group.is_leader(old_id);
+    let reason = request.client_reason().to_string();
     let member = group.member_mut(old_id).expect("static member");
     if let Some(waiter) = member.join_waiter.take() {
         let _ = waiter.send(JoinResponse::error(FENCED_INSTANCE_ID, old_id));
@@ -659,8 +660,10 @@ fn rejoin_static_member(
     let member = group.member_mut(&new_id).expect("renamed");
     member.protocols = request.protocols;
     member.join_waiter = Some(sender);
-    let why =
-        format!("Updating metadata for static member {new_id} with instance id {instance_id}");
+    let why = format!(
+        "Updating metadata for static member {new_id} with instance id {instance_id}; \
+         client reason: {reason}"
+    );
     maybe_prepare_rebalance_or_complete_join(group, why, now, settings);
     Reply::Later(receiver)
 }
@@ -703,8 +706,11 @@ fn join_known_member(
                 Reply::Now(group.join_response(&member_id))
             } else {
                 let receiver = update_member(group, &request, now);
-                let why =
-                    format!("Updating metadata for member {member_id} during CompletingRebalance");
+                let why = format!(
+                    "Updating metadata for member {member_id} during CompletingRebalance; \
+                     client reason: {}",
+                    request.client_reason()
+                );
                 prepare_rebalance(group, why, now, settings);
                 Reply::Later(receiver)
             }
@@ -713,10 +719,11 @@ fn join_known_member(
             let member = group.member(&member_id).expect("known");
             if group.is_leader(&member_id) || !member.matches(&request.protocols) {
                 // The leader rejoining, or a changed subscription, starts a rebalance.
+                let reason = request.client_reason();
                 let why = if group.is_leader(&member_id) {
-                    format!("Leader {member_id} re-joining group during Stable")
+                    format!("Leader {member_id} re-joining group during Stable; client reason: {reason}")
                 } else {
-                    format!("Updating metadata for member {member_id} during Stable")
+                    format!("Updating metadata for member {member_id} during Stable; client reason: {reason}")
                 };
                 let receiver = update_member(group, &request, now);
                 prepare_rebalance(group, why, now, settings);
@@ -767,8 +774,9 @@ fn add_member_and_rebalance(
         instance_id: request.instance_id.clone(),
     });
     let why = format!(
-        "Adding new member {id} with group instance id {}",
-        request.instance_id.as_deref().unwrap_or("null")
+        "Adding new member {id} with group instance id {}; client reason: {}",
+        request.instance_id.as_deref().unwrap_or("null"),
+        request.client_reason()
     );
     group
         .members

@@ -78,6 +78,18 @@ pub struct JoinRequest {
     /// v9+: a static leader that rejoins a stable group is told to skip the assignment
     /// (KIP-814) instead of being told that the old member id leads.
     pub supports_skip_assignment: bool,
+    /// v8+: why the member joins (KIP-800), if it says.
+    pub reason: Option<String>,
+}
+
+impl JoinRequest {
+    /// The client's reason as Kafka logs it (`JoinGroupRequest.joinReason`).
+    pub fn client_reason(&self) -> &str {
+        self.reason
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .unwrap_or("not provided")
+    }
 }
 
 /// A member as the leader sees it in the JoinGroup answer.
