@@ -482,13 +482,7 @@ async fn broker_up(choice: &BrokerChoice, port: Option<u16>, view_port: u16) -> 
     for topic in lab_contract::TOPICS {
         broker.ensure_topic(topic.name, topic.partitions).await?;
     }
-    let view = checker::view::ViewServer::start(
-        broker.bootstrap(),
-        &broker.describe(),
-        view_port,
-        broker.group_events(),
-    )
-    .await?;
+    let view = checker::view::ViewServer::of(&broker, view_port).await?;
     println!("The {} is up, with the course's topics:", broker.describe());
     if let Broker::Local(local) = &broker {
         println!("Its log: {}", local.kafka().log().display());
@@ -513,13 +507,7 @@ async fn broker_up(choice: &BrokerChoice, port: Option<u16>, view_port: u16) -> 
 
 /// Serves the group view of `broker` and asks the desktop to open it.
 async fn open_view(broker: &Broker, port: u16) -> Result<checker::view::ViewServer> {
-    let view = checker::view::ViewServer::start(
-        broker.bootstrap(),
-        &broker.describe(),
-        port,
-        broker.group_events(),
-    )
-    .await?;
+    let view = checker::view::ViewServer::of(broker, port).await?;
     let opened = checker::view::open_in_browser(&view.url());
     println!(
         "The group view of this run: {}{}",

@@ -83,6 +83,18 @@ impl ViewServer {
         })
     }
 
+    /// Serves the view of a broker the checker runs or reaches, live where the broker tells
+    /// its groups' events (the embedded one), on 127.0.0.1:`port` (0: a free port).
+    pub async fn of(broker: &crate::broker::Broker, port: u16) -> Result<ViewServer> {
+        ViewServer::start(
+            broker.bootstrap(),
+            &broker.describe(),
+            port,
+            broker.group_events(),
+        )
+        .await
+    }
+
     /// The page's address, `http://127.0.0.1:<port>/`.
     pub fn url(&self) -> String {
         format!("http://{}/", self.address)

@@ -9,7 +9,9 @@
 //! pinned version) or `chromium` these tests say why and skip, with a boxed SKIPPED notice
 //! on stderr. With `REQUIRE_BOOK_TOOLS=1`, as CI sets, a missing tool fails them instead.
 
+mod browser;
 mod skip;
+mod tools;
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
@@ -278,20 +280,6 @@ fn missing(reason: &str) {
     skip::announce(reason, "REQUIRE_BOOK_TOOLS");
 }
 
-/// The first of `names` on PATH (or the program named by `$variable`).
-fn find_tool(variable: &str, names: &[&str]) -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os(variable) {
-        let path = PathBuf::from(path);
-        return path.is_file().then_some(path);
-    }
-    let path = std::env::var_os("PATH")?;
-    names.iter().find_map(|name| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(name))
-            .find(|candidate| candidate.is_file())
-    })
-}
-
 /// Runs `command` to completion or until `limit`, returning (success, stdout, stderr).
 fn run(command: &mut Command, limit: Duration) -> (bool, String, String) {
     let mut child = command
@@ -339,7 +327,7 @@ struct Built {
 fn built() -> Option<&'static Built> {
     static BUILT: OnceLock<Result<Built, String>> = OnceLock::new();
     let result = BUILT.get_or_init(|| {
-        let Some(mdbook) = find_tool("MDBOOK", &["mdbook"]) else {
+        let Some(mdbook) = tools::find("MDBOOK", &["mdbook"]) else {
             return Err(format!(
                 "mdbook is not installed (cargo install mdbook --version {MDBOOK_VERSION} --locked)"
             ));
@@ -520,10 +508,7 @@ fn internal_links_and_anchors_resolve() {
 
 /// The DOM of `page` after Chromium has run its scripts. `None` when Chromium is missing.
 fn render(page: &Path) -> Option<String> {
-    let Some(chromium) = find_tool(
-        "CHROMIUM",
-        &["chromium", "chromium-browser", "google-chrome"],
-    ) else {
+    let Some(chromium) = browser::find() else {
         missing("chromium is not installed (Debian: apt-get install chromium)");
         return None;
     };
@@ -534,16 +519,8 @@ fn render(page: &Path) -> Option<String> {
     let _ = std::fs::remove_dir_all(&profile);
     let (ok, dom, stderr) = run(
         Command::new(chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--virtual-time-budget=5000",
-            ])
+            .args(browser::HEADLESS)
+            .arg("--virtual-time-budget=5000")
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg("--dump-dom")
             .arg(format!("file://{}", page.display())),

@@ -5,6 +5,7 @@
 mod browser;
 mod kafka;
 mod skip;
+mod tools;
 
 use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
@@ -436,9 +437,7 @@ async fn chromium_shows_lab_6s_crash_the_expiry_and_the_handover_live() {
     let broker = Broker::connect(&BrokerChoice::Embedded).await.unwrap();
     let (topic, group) = ("browser-clicks", "browser-click-processors");
     broker.create_topic(topic, 3).await.unwrap();
-    let view = ViewServer::start(broker.bootstrap(), "the broker", 0, broker.group_events())
-        .await
-        .unwrap();
+    let view = ViewServer::of(&broker, 0).await.unwrap();
     let mut page = browser::Chromium::open(
         &chromium,
         &view.url(),

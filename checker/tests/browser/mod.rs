@@ -7,6 +7,10 @@
 //! which Debian's wrapper script shares with the browser's children. The browser runs in a
 //! process group of its own, killed whole when the [`Chromium`] is dropped.
 
+// Each test binary that includes this uses a part of it (the book's tests only find
+// Chromium and take its flags).
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
@@ -23,20 +27,23 @@ const STARTUP: Duration = Duration::from_secs(60);
 /// How long one DevTools answer may take.
 const ANSWER: Duration = Duration::from_secs(20);
 
+/// Headless, with nothing that reaches the network or a desktop: a test's Chromium.
+pub const HEADLESS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+];
+
 /// The Chromium to run: `$CHROMIUM`, or the first of Debian's names on PATH.
 pub fn find() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("CHROMIUM") {
-        let path = PathBuf::from(path);
-        return path.is_file().then_some(path);
-    }
-    let path = std::env::var_os("PATH")?;
-    ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find_map(|name| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join(name))
-                .find(|candidate| candidate.is_file())
-        })
+    crate::tools::find(
+        "CHROMIUM",
+        &["chromium", "chromium-browser", "google-chrome"],
+    )
 }
 
 /// A headless Chromium showing one page.
@@ -55,14 +62,8 @@ impl Chromium {
         let _ = std::fs::remove_dir_all(&profile);
         std::fs::create_dir_all(&profile).unwrap();
         let mut child = Command::new(program)
+            .args(HEADLESS)
             .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
                 "--window-size=1280,900",
                 "--remote-debugging-address=127.0.0.1",
                 "--remote-debugging-port=0",
