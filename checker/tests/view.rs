@@ -262,7 +262,7 @@ async fn the_view_shows_a_group_and_its_rebalance_on_kafka() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_view_serves_its_page_answers_404_and_says_when_the_broker_is_gone() {
+async fn the_view_serves_its_page_answers_404_and_says_when_the_broker_is_gone_and_back() {
     let broker = Broker::connect(&BrokerChoice::Embedded).await.unwrap();
     let view = ViewServer::start(broker.bootstrap(), "the broker", 0, None)
         .await
@@ -297,9 +297,21 @@ async fn the_view_serves_its_page_answers_404_and_says_when_the_broker_is_gone()
         "{taken:#}"
     );
 
+    let address: std::net::SocketAddr = broker.bootstrap().parse().unwrap();
     drop(broker);
     wait_until(&url, "the view to say the broker is gone", |v| {
         v["disconnected"].is_string()
+    })
+    .await;
+
+    // A broker back on the same address is read again, with no reload.
+    let _back = embedded_broker::EmbeddedBroker::start_with(embedded_broker::Options {
+        listen: address,
+        ..embedded_broker::Options::default()
+    })
+    .unwrap();
+    wait_until(&url, "the view to reconnect", |v| {
+        v["disconnected"].is_null()
     })
     .await;
 }

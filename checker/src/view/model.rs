@@ -422,6 +422,20 @@ mod tests {
     }
 
     #[test]
+    fn a_group_that_vanishes_is_dropped_even_with_events_told_of_it() {
+        let before = view(1, vec![group("Stable", vec![member("a", &[0])])]);
+        let deleted = GroupEvent {
+            group: "g".into(),
+            at_millis: 2,
+            what: embedded_broker::Happened::Deleted,
+        };
+        let after = before.advance(view(2, vec![]), 1.0, Some(&[deleted]));
+        assert!(after.groups.is_empty());
+        let inferred = before.advance(view(2, vec![]), 1.0, None);
+        assert!(inferred.groups.is_empty());
+    }
+
+    #[test]
     fn a_group_that_appears_is_told_and_rates_are_per_second() {
         let mut before = view(1, vec![]);
         before.topics = vec![TopicView {
