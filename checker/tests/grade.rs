@@ -600,6 +600,7 @@ bad_submissions! {
     bad_lab05_panics_on_bad_message => "panics-on-bad-message",
     bad_lab06_sleeps_in_rebalance_callback => "sleeps-in-rebalance-callback",
     bad_lab06_no_commit_on_revoke => "no-commit-on-revoke",
+    bad_lab06_dies_after_its_first_line => "dies-after-its-first-line",
     bad_lab02_prints_to_stderr => "prints-to-stderr",
     bad_lab07_stores_on_receipt => "stores-on-receipt",
     bad_lab07_at_most_once_commits_after => "at-most-once-commits-after",

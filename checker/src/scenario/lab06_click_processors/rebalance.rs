@@ -50,6 +50,14 @@ pub(super) async fn wait_for_split(run: &Run<'_>, round: &Round) -> Result<(), F
         silent = silent => Err(silent),
     };
     split.map_err(|mut failure| {
+        if run.check_health().is_err() {
+            // An instance died before the group split: it could not keep its consume loop
+            // (step 1) running. Step 1's own wait sees most such deaths, this one the rest
+            // (a panic read a moment after the `assignor` line), and the step must not
+            // depend on which wait saw it first.
+            failure.step = Some(1);
+            return failure;
+        }
         if run.printed_assignment(&round.pair()) {
             failure.detail(
                 "Each instance must join the same group (KAFKA_GROUP_ID) and report every \
