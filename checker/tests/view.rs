@@ -368,6 +368,7 @@ const READ_GROUP: &str = r#"(() => {
   if (!card) return null;
   return {
     state: card.dataset.state,
+    generation: Number(card.querySelector(".generation")?.dataset.generation ?? -1),
     members: [...card.querySelectorAll("tr.member")].map((row) =>
       [...row.querySelectorAll(".chip")].map((chip) => Number(chip.dataset.partition))),
     timeline: [...card.querySelectorAll(".timeline li[data-kind]")].map((li) =>
@@ -476,6 +477,11 @@ async fn chromium_shows_lab_6s_crash_the_expiry_and_the_handover_live() {
         },
     );
     assert_eq!(both["status"], "live", "{both:#}");
+    let formed = both["generation"].as_i64().unwrap();
+    assert!(
+        formed >= 1,
+        "the page shows the group's generation: {both:#}"
+    );
     assert!(
         both["source"].as_str().unwrap().starts_with("live"),
         "the page says where its events come from: {both:#}"
@@ -500,6 +506,10 @@ async fn chromium_shows_lab_6s_crash_the_expiry_and_the_handover_live() {
         },
     );
     let took = killed.elapsed();
+    assert!(
+        after["generation"].as_i64().unwrap() > formed,
+        "the handover is a new generation: {after:#}"
+    );
     assert!(
         took >= session_timeout - Duration::from_millis(500),
         "the handover came before the session could expire ({took:?}): {after:#}"

@@ -174,6 +174,16 @@ pub fn timeline(
     told
 }
 
+/// The group's generation after `events`, if they tell it.
+pub fn generation(events: &[GroupEvent]) -> Option<i32> {
+    events.iter().rev().find_map(|event| match &event.what {
+        Happened::GenerationFormed { generation, .. }
+        | Happened::Assigned { generation, .. }
+        | Happened::Emptied { generation } => Some(*generation),
+        _ => None,
+    })
+}
+
 enum Direction {
     Lost,
     Gained,
@@ -329,5 +339,21 @@ mod tests {
             ]
         );
         assert_eq!(crash[0].at, 7, "the coordinator's time, not the poll's");
+        let told: Vec<GroupEvent> = [
+            Happened::GenerationFormed {
+                generation: 3,
+                leader: A.into(),
+                members: vec![A.into()],
+                protocol: None,
+            },
+            Happened::State {
+                state: "CompletingRebalance".into(),
+            },
+        ]
+        .into_iter()
+        .map(event)
+        .collect();
+        assert_eq!(generation(&told), Some(3));
+        assert_eq!(generation(&told[1..]), None);
     }
 }

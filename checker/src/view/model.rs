@@ -68,6 +68,8 @@ pub struct GroupView {
     /// Generations seen formed since the view started (Kafka's DescribeGroups does not
     /// give a classic group's generation).
     pub generations_seen: u32,
+    /// Its generation, where the coordinator tells it (live mode).
+    pub generation: Option<i32>,
     /// Its members, by member id.
     pub members: Vec<MemberView>,
     /// Each partition it owns or has committed on.
@@ -169,6 +171,8 @@ impl View {
                     let mut owners = before.map(|g| g.owners.clone()).unwrap_or_default();
                     let events = live::timeline(&mine, &known, &mut owners);
                     group.owners = owners;
+                    group.generation =
+                        live::generation(&mine).or(before.and_then(|g| g.generation));
                     events
                 }
                 (None, Some(before)) => changes(before, group)

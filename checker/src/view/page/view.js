@@ -41,7 +41,9 @@ function renderGroup(group, now) {
   const card = el("div", { class: "card group", "data-group": group.id, "data-state": group.state });
   card.append(el("h3", {}, group.id));
   card.append(el("p", { class: "facts" },
-    el("b", { class: "state" }, group.state), ` · ${group.protocol} · assignor ${group.assignor || "–"}`,
+    el("b", { class: "state" }, group.state),
+    group.generation === null ? "" : el("span", { class: "generation", "data-generation": group.generation }, ` · generation ${group.generation}`),
+    ` · ${group.protocol} · assignor ${group.assignor || "–"}`,
     ` · ${group.members.length} member(s) · ${group.generations_seen} generation(s) seen`,
     group.inferred ? el("span", { class: "inferred" }, " · events inferred from polling") : ""));
   const members = el("table", { class: "members" },
