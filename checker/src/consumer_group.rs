@@ -217,69 +217,94 @@ fn owns(group: &GroupInfo, topic: &str) -> bool {
 /// Describes `group` on the broker at `bootstrap`; `topics` adds topics whose committed
 /// offsets to show even when no member owns them (an empty group).
 pub fn describe(bootstrap: &str, group: &str, topics: &[String]) -> Result<GroupReport> {
-    let reader = GroupReader::new(bootstrap)?;
-    let Membership {
-        state,
-        assignor,
-        members,
-    } = reader.membership(group)?;
-    let admin: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .create()
-        .context("cannot create a Kafka client")?;
-    let owners: BTreeMap<(String, i32), String> = members
-        .iter()
-        .flat_map(|m| m.owned.iter().map(|tp| (tp.clone(), m.id.clone())))
-        .collect();
-    let mut wanted: Vec<String> = owners.keys().map(|(t, _)| t.clone()).collect();
-    wanted.extend(topics.iter().cloned());
-    wanted.sort();
-    wanted.dedup();
-    let mut partitions = Vec::new();
-    for topic in wanted {
-        let metadata = admin
-            .fetch_metadata(Some(&topic), TIMEOUT)
-            .with_context(|| format!("cannot read the metadata of {topic}"))?;
-        let Some(meta) = metadata.topics().first() else {
-            continue;
-        };
-        let mut list = TopicPartitionList::new();
-        for p in meta.partitions() {
-            list.add_partition(&topic, p.id());
-        }
-        let committed = admin
-            .committed_offsets(list, TIMEOUT)
-            .with_context(|| format!("cannot read group {group}'s offsets of {topic}"))?;
-        for element in committed.elements() {
-            let (_, end) = admin
-                .fetch_watermarks(&topic, element.partition(), TIMEOUT)
-                .with_context(|| {
-                    format!(
-                        "cannot read the end offset of {topic}-{}",
-                        element.partition()
-                    )
-                })?;
-            partitions.push(PartitionLag {
-                topic: topic.clone(),
-                partition: element.partition(),
-                committed: match element.offset() {
-                    Offset::Offset(o) => Some(o),
-                    _ => None,
-                },
-                end,
-                owner: owners.get(&(topic.clone(), element.partition())).cloned(),
-            });
-        }
+    GroupDescriber::new(bootstrap, group)?.describe(topics)
+}
+
+/// One group's describer, keeping its clients from one description to the next
+/// (`checker group --watch` describes the group every second).
+pub struct GroupDescriber {
+    reader: GroupReader,
+    /// A client of the group's id, for its committed offsets.
+    admin: BaseConsumer,
+    group: String,
+}
+
+impl GroupDescriber {
+    /// A describer of `group` on the broker at `bootstrap`.
+    pub fn new(bootstrap: &str, group: &str) -> Result<GroupDescriber> {
+        let admin: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .context("cannot create a Kafka client")?;
+        Ok(GroupDescriber {
+            reader: GroupReader::new(bootstrap)?,
+            admin,
+            group: group.to_string(),
+        })
     }
-    Ok(GroupReport {
-        group: group.to_string(),
-        state,
-        assignor,
-        members,
-        partitions,
-    })
+
+    /// The group now; `topics` as for [`describe`].
+    pub fn describe(&self, topics: &[String]) -> Result<GroupReport> {
+        let (group, admin) = (self.group.as_str(), &self.admin);
+        let Membership {
+            state,
+            assignor,
+            members,
+        } = self.reader.membership(group)?;
+        let owners: BTreeMap<(String, i32), String> = members
+            .iter()
+            .flat_map(|m| m.owned.iter().map(|tp| (tp.clone(), m.id.clone())))
+            .collect();
+        let mut wanted: Vec<String> = owners.keys().map(|(t, _)| t.clone()).collect();
+        wanted.extend(topics.iter().cloned());
+        wanted.sort();
+        wanted.dedup();
+        let mut partitions = Vec::new();
+        for topic in wanted {
+            let metadata = admin
+                .fetch_metadata(Some(&topic), TIMEOUT)
+                .with_context(|| format!("cannot read the metadata of {topic}"))?;
+            let Some(meta) = metadata.topics().first() else {
+                continue;
+            };
+            let mut list = TopicPartitionList::new();
+            for p in meta.partitions() {
+                list.add_partition(&topic, p.id());
+            }
+            let committed = admin
+                .committed_offsets(list, TIMEOUT)
+                .with_context(|| format!("cannot read group {group}'s offsets of {topic}"))?;
+            for element in committed.elements() {
+                let (_, end) = admin
+                    .fetch_watermarks(&topic, element.partition(), TIMEOUT)
+                    .with_context(|| {
+                        format!(
+                            "cannot read the end offset of {topic}-{}",
+                            element.partition()
+                        )
+                    })?;
+                partitions.push(PartitionLag {
+                    topic: topic.clone(),
+                    partition: element.partition(),
+                    committed: match element.offset() {
+                        Offset::Offset(o) => Some(o),
+                        _ => None,
+                    },
+                    end,
+                    owner: owners.get(&(topic.clone(), element.partition())).cloned(),
+                });
+            }
+        }
+        Ok(GroupReport {
+            group: group.to_string(),
+            state,
+            assignor,
+            members,
+            partitions,
+        })
+    }
 }
 
 /// Reads a ConsumerProtocolAssignment (version, [topic, [partition]], user data).

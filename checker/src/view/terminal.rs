@@ -3,11 +3,12 @@
 //! again only when it changed, under a time line, so the output stays greppable.
 
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::consumer_group;
+use crate::consumer_group::{self, GroupDescriber};
 
 /// How often the group is read.
 pub const INTERVAL: Duration = Duration::from_secs(1);
@@ -17,12 +18,13 @@ pub const INTERVAL: Duration = Duration::from_secs(1);
 pub async fn watch(bootstrap: &str, group: &str, topics: &[String]) -> Result<()> {
     let on_terminal = std::io::stdout().is_terminal();
     let mut last = String::new();
+    // One pair of clients for the whole watch: they reconnect by themselves.
+    let describer = Arc::new(GroupDescriber::new(bootstrap, group)?);
     loop {
-        let (address, id, wanted) = (bootstrap.to_string(), group.to_string(), topics.to_vec());
-        let read =
-            tokio::task::spawn_blocking(move || consumer_group::describe(&address, &id, &wanted))
-                .await
-                .context("the group reader stopped")?;
+        let (reading, wanted) = (describer.clone(), topics.to_vec());
+        let read = tokio::task::spawn_blocking(move || reading.describe(&wanted))
+            .await
+            .context("the group reader stopped")?;
         let report = match read {
             Ok(report) => consumer_group::render(&report),
             Err(error) => format!("{error:#} (reading it again)\n"),
