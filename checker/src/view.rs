@@ -171,7 +171,7 @@ async fn poll_forever(
             }
             Err(error) => {
                 current.disconnected = Some(format!("{error:#}"));
-                current.polled_at = poll::now_millis();
+                current.polled_at = embedded_broker::now_millis();
             }
         });
         let Some(receiver) = live.as_mut() else {

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-pub use group::events::{GroupEvent, Happened};
+pub use group::events::{now_millis, GroupEvent, Happened};
 pub use group::messages::{GroupDescription, MemberDescription};
 use group::Coordinator;
 pub use group::Settings as GroupSettings;

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use embedded_broker::GroupEvent;
+use embedded_broker::{GroupEvent, Happened};
 use serde::Serialize;
 
 use super::live::{self, Owners};
@@ -160,7 +160,8 @@ impl View {
             // The embedded broker's coordinator serves classic groups only.
             let told = told.filter(|_| group.protocol != "consumer");
             group.inferred = told.is_none();
-            let events = match (told, before) {
+            // (what happened, how many generations formed)
+            let (events, formed) = match (told, before) {
                 (Some(told), _) => {
                     let mine: Vec<GroupEvent> = told
                         .iter()
@@ -173,24 +174,31 @@ impl View {
                     group.owners = owners;
                     group.generation =
                         live::generation(&mine).or(before.and_then(|g| g.generation));
-                    events
+                    let formed = mine
+                        .iter()
+                        .filter(|e| matches!(e.what, Happened::GenerationFormed { .. }))
+                        .count();
+                    (events, formed)
                 }
-                (None, Some(before)) => changes(before, group)
-                    .into_iter()
-                    .map(|(kind, text)| TimelineEvent { at, kind, text })
-                    .collect(),
-                (None, None) if self.polled_at == 0 => Vec::new(),
-                (None, None) => vec![TimelineEvent {
-                    at,
-                    kind: "appeared".to_string(),
-                    text: format!("group {} appeared", group.id),
-                }],
+                (None, Some(before)) => {
+                    let events: Vec<TimelineEvent> = changes(before, group)
+                        .into_iter()
+                        .map(|(kind, text)| TimelineEvent { at, kind, text })
+                        .collect();
+                    let formed = events.iter().filter(|e| e.kind == "generation").count();
+                    (events, formed)
+                }
+                (None, None) if self.polled_at == 0 => (Vec::new(), 0),
+                (None, None) => (
+                    vec![TimelineEvent {
+                        at,
+                        kind: "appeared".to_string(),
+                        text: format!("group {} appeared", group.id),
+                    }],
+                    0,
+                ),
             };
-            let formed = |e: &&TimelineEvent| {
-                e.kind == "generation" && (told.is_none() || e.text.contains(" formed "))
-            };
-            group.generations_seen = before.map_or(0, |g| g.generations_seen)
-                + events.iter().filter(formed).count() as u32;
+            group.generations_seen = before.map_or(0, |g| g.generations_seen) + formed as u32;
             timeline.extend(events);
             while timeline.len() > KEPT {
                 timeline.pop_front();
@@ -426,12 +434,43 @@ mod tests {
     }
 
     #[test]
+    fn in_live_mode_a_generation_is_counted_once_and_shown() {
+        let before = view(1, vec![group("PreparingRebalance", vec![member("a", &[])])]);
+        let told: Vec<GroupEvent> = [
+            Happened::GenerationFormed {
+                generation: 4,
+                leader: "a".into(),
+                members: vec!["a".into()],
+                protocol: Some("range".into()),
+            },
+            Happened::Assigned {
+                generation: 4,
+                assignments: vec![("a".into(), Vec::new())],
+            },
+        ]
+        .into_iter()
+        .map(|what| GroupEvent {
+            group: "g".into(),
+            at_millis: 2,
+            what,
+        })
+        .collect();
+        let after = before.advance(
+            view(2, vec![group("Stable", vec![member("a", &[])])]),
+            1.0,
+            Some(&told),
+        );
+        assert_eq!(after.groups[0].generations_seen, 1);
+        assert_eq!(after.groups[0].generation, Some(4));
+    }
+
+    #[test]
     fn a_group_that_vanishes_is_dropped_even_with_events_told_of_it() {
         let before = view(1, vec![group("Stable", vec![member("a", &[0])])]);
         let deleted = GroupEvent {
             group: "g".into(),
             at_millis: 2,
-            what: embedded_broker::Happened::Deleted,
+            what: Happened::Deleted,
         };
         let after = before.advance(view(2, vec![]), 1.0, Some(&[deleted]));
         assert!(after.groups.is_empty());

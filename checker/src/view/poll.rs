@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use anyhow::{bail, Result};
+use embedded_broker::now_millis;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{
     BrokerId, GroupId, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetFetchRequest,
@@ -260,7 +261,6 @@ impl Poller {
             state: group.group_state.to_string(),
             protocol: protocol.to_string(),
             assignor: group.protocol_data.to_string(),
-            generations_seen: 0,
             members,
             offsets,
             ..GroupView::default()
@@ -270,11 +270,4 @@ impl Poller {
 
 fn text(value: &str) -> StrBytes {
     StrBytes::from_string(value.to_string())
-}
-
-/// Milliseconds since the epoch.
-pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

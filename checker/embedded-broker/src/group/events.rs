@@ -112,7 +112,8 @@ pub enum Happened {
     Deleted,
 }
 
-/// Now, in milliseconds since the epoch.
+/// Now, in milliseconds since the epoch: the clock of [`GroupEvent::at_millis`], which the
+/// group view compares with its own reads.
 pub fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
