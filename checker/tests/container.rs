@@ -70,7 +70,7 @@ async fn engine() -> Option<Engine> {
     match found {
         Ok(engine) => Some(engine.clone()),
         Err(why) => {
-            skip::announce(why, "REQUIRE_CONTAINER");
+            skip::missing(why, "REQUIRE_CONTAINER");
             None
         }
     }

@@ -632,10 +632,7 @@ async fn a_graded_program_cannot_escape_its_sandbox() {
             "the graded programs' sandbox is {}",
             Enforced::here().describe()
         );
-        if std::env::var(REQUIRE_SANDBOX).is_ok_and(|v| v == "1") {
-            panic!("{REQUIRE_SANDBOX}=1, but {why}");
-        }
-        skip::announce(&why, REQUIRE_SANDBOX);
+        skip::missing(&why, REQUIRE_SANDBOX);
         return;
     }
     let _building = BUILDS.read().await;

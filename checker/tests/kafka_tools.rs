@@ -26,9 +26,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 fn libs() -> Option<String> {
     match kafka::installation() {
         Ok((installation, _)) => Some(installation.class_path()),
-        Err(why) if kafka::required() => panic!("{}=1, but {why}", kafka::REQUIRE),
         Err(why) => {
-            skip::announce(&why, kafka::REQUIRE);
+            skip::missing(&why, kafka::REQUIRE);
             None
         }
     }

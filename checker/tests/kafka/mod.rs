@@ -64,7 +64,7 @@ pub async fn shared() -> Option<Arc<LocalKafka>> {
     match found {
         Ok(kafka) => Some(kafka.clone()),
         Err(why) => {
-            skip::announce(why, REQUIRE);
+            skip::missing(why, REQUIRE);
             None
         }
     }

@@ -41,6 +41,15 @@ pub fn announce(why: &str, require: &str) {
     let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
+/// A test cannot run because `why`: it fails when `require` (`REQUIRE_BOOK_TOOLS`) is 1,
+/// as in CI, and otherwise skips, loudly. The caller returns after it.
+pub fn missing(why: &str, require: &str) {
+    if std::env::var(require).is_ok_and(|v| v == "1") {
+        panic!("{why} ({require}=1 makes this a failure)");
+    }
+    announce(why, require);
+}
+
 /// `text` in lines of at most [`WIDTH`] characters, broken between words.
 fn wrap(text: &str) -> Vec<String> {
     let mut lines = vec![String::new()];
