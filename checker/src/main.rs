@@ -500,9 +500,11 @@ async fn broker_up(choice: &BrokerChoice, port: Option<u16>, view_port: u16) -> 
         view.url()
     );
     println!("Press Ctrl-C to stop it.");
-    tokio::signal::ctrl_c().await?;
-    drop(view);
-    Ok(ExitCode::SUCCESS)
+    // Ctrl-C is the checker's one handler's (`cleanup::exit_on_ctrl_c`): it stops the broker
+    // and exits 130. A second listener here would race it for the exit status.
+    let _serving = view;
+    std::future::pending::<()>().await;
+    unreachable!("only Ctrl-C ends it")
 }
 
 /// Serves the group view of `broker` and asks the desktop to open it.
