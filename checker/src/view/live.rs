@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use embedded_broker::{GroupEvent, Happened};
 
-use super::model::{name, GroupView, TimelineEvent};
+use super::model::{label, name, tail, GroupView, TimelineEvent};
 use crate::consumer_group::parse_assignment;
 
 /// What the page says of its source in live mode.
@@ -244,15 +244,6 @@ fn reason_named(reason: &str, known: &[&GroupView]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn tail(id: &str) -> String {
-    let chars: Vec<char> = id.chars().collect();
-    chars[chars.len().saturating_sub(6)..].iter().collect()
-}
-
-fn label((topic, partition): &(String, i32)) -> String {
-    format!("{topic}-{partition}")
 }
 
 #[cfg(test)]

@@ -327,22 +327,18 @@ fn changes(before: &GroupView, after: &GroupView) -> Vec<(String, String)> {
 pub fn name(member: &MemberView) -> String {
     match &member.instance_id {
         Some(instance) => instance.clone(),
-        None => {
-            let tail: String = member
-                .id
-                .chars()
-                .rev()
-                .take(6)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            format!("{}…{tail}", member.client_id)
-        }
+        None => format!("{}…{}", member.client_id, tail(&member.id)),
     }
 }
 
-fn label((topic, partition): &(String, i32)) -> String {
+/// The last six characters of a member id: enough to tell members apart on the page.
+pub fn tail(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    chars[chars.len().saturating_sub(6)..].iter().collect()
+}
+
+/// `topic-partition`, as the page writes a partition.
+pub fn label((topic, partition): &(String, i32)) -> String {
     format!("{topic}-{partition}")
 }
 
